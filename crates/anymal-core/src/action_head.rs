@@ -1,0 +1,65 @@
+//! The last layer of a policy and the distribution it parameterises: categorical logits (the
+//! PyTorch package) or a Gaussian mean with a learned, state-independent log-std (the paper).
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::activation::leaky_relu;
+use burn::tensor::{Device, Tensor};
+
+use crate::distribution::{ActionDistribution, Categorical, DiagGaussian};
+use crate::mlp::LEAKY_RELU_SLOPE;
+
+/// Which distribution a policy's actions follow.
+#[derive(Config, Debug, PartialEq)]
+pub enum ActionKind {
+    /// Discrete actions; the head outputs logits (the PyTorch package's only kind).
+    Categorical,
+    /// Continuous actions; the head outputs the mean, and one learned log-std per action
+    /// starts at `init_log_std`.
+    Gaussian {
+        /// Initial log standard deviation of every action dimension.
+        init_log_std: f64,
+    },
+}
+
+/// LeakyReLU, then a Linear layer to the action outputs; plus the log-std of a Gaussian policy.
+#[derive(Module, Debug)]
+pub struct ActionHead {
+    /// Trunk features to logits or means.
+    pub linear: Linear,
+    /// Log standard deviation `[num_actions]` of a Gaussian policy; `None` for categorical.
+    pub log_std: Option<Param<Tensor<1>>>,
+}
+
+impl ActionHead {
+    /// A head from `d_input` trunk features to `num_actions` outputs.
+    pub fn new(d_input: usize, num_actions: usize, kind: &ActionKind, device: &Device) -> Self {
+        let log_std = match kind {
+            ActionKind::Categorical => None,
+            ActionKind::Gaussian { init_log_std } => Some(Param::from_tensor(Tensor::full(
+                [num_actions],
+                *init_log_std,
+                device,
+            ))),
+        };
+        Self {
+            linear: LinearConfig::new(d_input, num_actions).init(device),
+            log_std,
+        }
+    }
+
+    /// Logits (categorical) or means (Gaussian), `[batch, num_actions]`.
+    pub fn forward(&self, features: Tensor<2>) -> Tensor<2> {
+        self.linear
+            .forward(leaky_relu(features, LEAKY_RELU_SLOPE))
+    }
+
+    /// The distribution that `actions` (this head's output) parameterise.
+    pub fn distribution(&self, actions: Tensor<2>) -> ActionDistribution {
+        match &self.log_std {
+            None => ActionDistribution::Categorical(Categorical::new(actions)),
+            Some(log_std) => ActionDistribution::Gaussian(DiagGaussian::new(actions, log_std.val())),
+        }
+    }
+}

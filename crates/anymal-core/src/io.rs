@@ -1,0 +1,171 @@
+//! Saving and loading models in Burn's format (burnpack). One file holds the weights and, as
+//! metadata, the model's kind and JSON configuration, so [`load`] rebuilds the model alone.
+//! Files are written to a temporary file and renamed into place, so an interrupted save leaves
+//! the previous file intact.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use burn::config::Config;
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::store::burn_pack::Reader;
+use burn::store::{BurnpackStore, ModuleSnapshot};
+use burn::tensor::{Device, Tensor};
+
+use crate::anymal::{Anymal, AnymalConfig};
+use crate::error::{Error, Result};
+use crate::student::{Student, StudentConfig};
+use crate::teacher::{Teacher, TeacherConfig};
+
+const KIND_KEY: &str = "anymal.kind";
+const CONFIG_KEY: &str = "anymal.config";
+
+/// A model that can be saved with its configuration and rebuilt from a file.
+pub trait SavedModel: Module + Sized {
+    /// Its configuration.
+    type Config: Config;
+    /// Name written in the file, checked on load.
+    const KIND: &'static str;
+    /// The configuration the model was built from.
+    fn saved_config(&self) -> &Self::Config;
+    /// Builds a fresh model from a configuration.
+    fn from_config(config: &Self::Config, device: &Device) -> Result<Self>;
+}
+
+macro_rules! saved_model {
+    ($model:ty, $config:ty, $kind:literal) => {
+        impl SavedModel for $model {
+            type Config = $config;
+            const KIND: &'static str = $kind;
+            fn saved_config(&self) -> &$config {
+                self.config()
+            }
+            fn from_config(config: &$config, device: &Device) -> Result<Self> {
+                config.init(device)
+            }
+        }
+    };
+}
+saved_model!(Teacher, TeacherConfig, "teacher");
+saved_model!(Student, StudentConfig, "student");
+saved_model!(Anymal, AnymalConfig, "anymal");
+
+/// Writes `model` and its configuration to `path` (atomically: temporary file, then rename).
+pub fn save<M: SavedModel>(model: &M, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let config = serde_json::to_string(model.saved_config()).map_err(|e| Error::file(path, e))?;
+    let tmp = temporary_path(path);
+    let mut store = BurnpackStore::from_file(&tmp)
+        .auto_extension(false)
+        .overwrite(true)
+        .metadata(KIND_KEY, M::KIND)
+        .metadata(CONFIG_KEY, config);
+    let written = model
+        .save_into(&mut store)
+        .map_err(|e| Error::file(path, format!("cannot write: {e}")))
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::file(path, format!("cannot write: {e}"))));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Rebuilds a model saved by [`save`] on `device`.
+pub fn load<M: SavedModel>(path: impl AsRef<Path>, device: &Device) -> Result<M> {
+    let path = path.as_ref();
+    let reader = open(path)?;
+    let metadata = reader.metadata();
+    let kind = metadata.get(KIND_KEY).map(String::as_str).unwrap_or("unknown");
+    if kind != M::KIND {
+        return Err(Error::file(path, format!("holds a {kind} model, not a {}", M::KIND)));
+    }
+    let json = metadata
+        .get(CONFIG_KEY)
+        .ok_or_else(|| Error::file(path, "has no configuration in its metadata"))?;
+    let config: M::Config =
+        serde_json::from_str(json).map_err(|e| Error::file(path, format!("invalid configuration: {e}")))?;
+    let model = M::from_config(&config, device)?;
+    load_weights(model, path)
+}
+
+/// Loads the weights of `path` into `model`, which must have the same parameters and shapes;
+/// otherwise the error names the first parameter that differs.
+pub fn load_weights<M: Module>(mut model: M, path: impl AsRef<Path>) -> Result<M> {
+    let path = path.as_ref();
+    let in_file: BTreeMap<String, Vec<usize>> = open(path)?
+        .into_tensors()
+        .map_err(|e| Error::file(path, e))?
+        .into_iter()
+        .map(|t| (t.name.clone(), t.shape.iter().copied().collect()))
+        .collect();
+    check_same_parameters(&param_shapes(&model), &in_file).map_err(|m| Error::file(path, m))?;
+    let mut store = BurnpackStore::from_file(path).auto_extension(false);
+    model
+        .load_from(&mut store)
+        .map_err(|e| Error::file(path, format!("cannot load: {e}")))?;
+    Ok(model)
+}
+
+/// Every parameter of `model` with its shape, in visiting order.
+pub fn param_shapes<M: Module>(model: &M) -> Vec<(String, Vec<usize>)> {
+    let mut collector = ParamShapes::default();
+    model.visit(&mut collector);
+    collector.shapes
+}
+
+/// Compares a model's parameters with a file's, naming the first difference.
+pub(crate) fn check_same_parameters(
+    model: &[(String, Vec<usize>)],
+    file: &BTreeMap<String, Vec<usize>>,
+) -> std::result::Result<(), String> {
+    for (name, shape) in model {
+        match file.get(name) {
+            None => return Err(format!("parameter '{name}' (shape {shape:?}) is missing from the file")),
+            Some(found) if found != shape => {
+                return Err(format!(
+                    "parameter '{name}' has shape {found:?} in the file but {shape:?} in the model"
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    let known: std::collections::HashSet<&str> = model.iter().map(|(n, _)| n.as_str()).collect();
+    match file.keys().find(|name| !known.contains(name.as_str())) {
+        Some(extra) => Err(format!("the file has parameter '{extra}' that the model lacks")),
+        None => Ok(()),
+    }
+}
+
+fn open(path: &Path) -> Result<Reader> {
+    if !path.is_file() {
+        return Err(Error::file(path, "no such file"));
+    }
+    Reader::from_file(path).map_err(|e| Error::file(path, format!("not a readable burnpack file: {e}")))
+}
+
+pub(crate) fn temporary_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp-{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+#[derive(Default)]
+struct ParamShapes {
+    path: Vec<String>,
+    shapes: Vec<(String, Vec<usize>)>,
+}
+
+impl ModuleVisitor for ParamShapes {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.shapes
+            .push((self.path.join("."), param.lazy_shape().iter().copied().collect()));
+    }
+}

@@ -1,0 +1,35 @@
+//! # anymal-envs
+//!
+//! Environments with Gymnasium's semantics, on MuJoCo: the [`Env`] API, the
+//! [`InvertedPendulum`] (v4 and v5, step for step as Gymnasium's), [`wrappers`] that compose like
+//! Gymnasium's, [`VectorEnv`] stepping copies on worker threads, the [`MockEnv`] of the PyTorch
+//! package, a [`Pid`] baseline and a [`rollout`] helper.
+//!
+//! ## MuJoCo
+//! The build script takes MuJoCo 3.17.0's shared library from the PyPI wheel `mujoco==3.17.0`
+//! (with `python3 -m pip`), links it and sets the run-time search path of this workspace's
+//! binaries. A crate outside this workspace that depends on `anymal-envs` either copies this
+//! workspace's `.cargo/config.toml` line and linker script, or sets `MUJOCO_DYNAMIC_LINK_DIR` to
+//! the `lib/` folder of a MuJoCo 3.17.0 installation and makes that folder visible at run time
+//! (rpath or `LD_LIBRARY_PATH`); the build script then uses it and downloads nothing.
+
+pub mod env;
+pub mod error;
+pub mod mock;
+pub mod mujoco;
+pub mod pendulum;
+pub mod pid;
+pub mod rollout;
+pub mod space;
+pub mod vector;
+pub mod wrappers;
+
+pub use env::{Env, EpisodeStatistics, Info, ObservationSpace, Step, StructuredObs};
+pub use error::{EnvError, Result};
+pub use mock::MockEnv;
+pub use mujoco::MujocoSim;
+pub use pendulum::{InvertedPendulum, PendulumVersion, make_inverted_pendulum};
+pub use pid::Pid;
+pub use rollout::{Episode, rollout};
+pub use space::BoxSpace;
+pub use vector::{VectorEnv, VectorStep};

@@ -1,0 +1,121 @@
+//! Environment throughput with random actions: one InvertedPendulum-v4, two on two threads, and
+//! the vector env on 1 and 2 worker threads, beside the ceiling measured in the same run (a tight
+//! loop of raw `mj_step` on the same model, counted as environment steps of two `mj_step`s each)
+//! and Gymnasium's Python env on this machine kind. Medians of 5 runs.
+//!
+//! `cargo run --release --example bench_envs`
+
+use std::time::Instant;
+
+use anymal::envs::{Env, InvertedPendulum, PendulumVersion, VectorEnv, make_inverted_pendulum};
+use clap::Parser;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Gymnasium 1.1.1 InvertedPendulum-v4 through Python, one core of this machine kind.
+const GYMNASIUM_STEPS_PER_SECOND: f64 = 27_000.0;
+const FRAME_SKIP: f64 = 2.0;
+
+#[derive(Parser)]
+struct Args {
+    /// Environment steps per measurement (per thread).
+    #[arg(long, default_value_t = 200_000)]
+    steps: usize,
+    /// Copies in the vector env.
+    #[arg(long, default_value_t = 64)]
+    num_envs: usize,
+    /// Repetitions; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    repeats: usize,
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+/// Steps per second of `f`, which performs `steps` steps, as the median of `repeats` runs.
+fn rate(repeats: usize, steps: usize, mut f: impl FnMut()) -> f64 {
+    median(
+        (0..repeats)
+            .map(|_| {
+                let start = Instant::now();
+                f();
+                steps as f64 / start.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
+}
+
+fn raw_mj_steps(steps: usize) {
+    let mut env = InvertedPendulum::new(PendulumVersion::V4);
+    env.reset(Some(0));
+    let sim = env.sim_mut();
+    for _ in 0..steps {
+        sim.raw_step();
+    }
+    std::hint::black_box(sim.time());
+}
+
+fn single_env(steps: usize, seed: u64) {
+    let mut env = make_inverted_pendulum(PendulumVersion::V4);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    env.reset(Some(seed));
+    for _ in 0..steps {
+        let step = env.step(&[rng.random_range(-3.0..3.0)]).expect("valid action");
+        if step.done() {
+            env.reset(None);
+        }
+    }
+}
+
+fn on_two_threads(f: impl Fn() + Sync) {
+    std::thread::scope(|s| {
+        s.spawn(&f);
+        s.spawn(&f);
+    });
+}
+
+fn vector_env(num_envs: usize, threads: usize, steps: usize) -> f64 {
+    let envs = (0..num_envs).map(|_| make_inverted_pendulum(PendulumVersion::V4)).collect();
+    let mut vec_env = VectorEnv::new(envs, threads).expect("valid vector env");
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    vec_env.reset(Some(0));
+    let mut actions = vec![0.0; num_envs];
+    let batches = steps / num_envs;
+    let start = Instant::now();
+    for _ in 0..batches {
+        actions.iter_mut().for_each(|a| *a = rng.random_range(-3.0..3.0));
+        vec_env.step(&actions).expect("valid actions");
+    }
+    (batches * num_envs) as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let args = Args::parse();
+    let (n, r) = (args.steps, args.repeats);
+    let ceiling = rate(r, n, || raw_mj_steps(n)) / FRAME_SKIP;
+    let ceiling_2 = rate(r, 2 * n, || on_two_threads(|| raw_mj_steps(n))) / FRAME_SKIP;
+    let one = rate(r, n, || single_env(n, 0));
+    let two = rate(r, 2 * n, || on_two_threads(|| single_env(n, 1)));
+    let vec1 = median((0..r).map(|_| vector_env(args.num_envs, 1, n)).collect());
+    let vec2 = median((0..r).map(|_| vector_env(args.num_envs, 2, 2 * n)).collect());
+
+    println!("InvertedPendulum-v4, random actions; ceiling = raw mj_step rate / {FRAME_SKIP} mj_steps per env step\n");
+    println!("| setup | cores | env steps/s | of the ceiling per core | speed-up over 1 core |");
+    println!("|---|---|---|---|---|");
+    let row = |name: &str, cores: usize, value: f64, base: f64| {
+        println!(
+            "| {name} | {cores} | {value:.0} | {:.2} | {:.2}x |",
+            value / (ceiling * cores as f64),
+            value / base
+        );
+    };
+    row("ceiling: raw mj_step loop", 1, ceiling, ceiling);
+    row("ceiling: raw mj_step loop, 2 threads", 2, ceiling_2, ceiling);
+    row("1 env", 1, one, one);
+    row("2 envs, one per thread", 2, two, one);
+    row(&format!("VectorEnv({}), 1 worker thread", args.num_envs), 1, vec1, vec1);
+    row(&format!("VectorEnv({}), 2 worker threads", args.num_envs), 2, vec2, vec1);
+    row("Gymnasium 1.1.1 (Python), reference", 1, GYMNASIUM_STEPS_PER_SECOND, GYMNASIUM_STEPS_PER_SECOND);
+}

@@ -1,0 +1,160 @@
+//! The seed's three network workloads, per device, beside the PyTorch package measured on this
+//! machine kind (2 cores, 2 threads):
+//! (a) student one-step inference latency at batch 1,
+//! (b) teacher forward + backward + Adam step at batch 8300 (PPO clipped-surrogate loss),
+//! (c) student 10-step truncated BPTT forward + backward + Adam at batch 300 (distillation loss).
+//!
+//! `cargo run --release --example bench_networks -- --devices flex,ndarray,wgpu`
+
+use std::time::{Duration, Instant};
+
+use anymal::core::burn::optim::{AdamConfig, GradientsParams};
+use anymal::core::burn::tensor::{Device, Distribution, Tensor};
+use anymal::core::{AnymalConfig, ExteroNoise, describe_device, parse_device};
+use clap::Parser;
+
+/// PyTorch package, 2 threads, this machine kind (see the foundation issue).
+const PYTORCH: [(&str, f64); 3] = [
+    ("(a) student step, batch 1", 359e-6),
+    ("(b) teacher fwd+bwd+Adam, batch 8300", 116e-3),
+    ("(c) student 10-step TBPTT+Adam, batch 300", 117e-3),
+];
+
+#[derive(Parser)]
+struct Args {
+    /// Comma-separated devices to measure.
+    #[arg(long, default_value = "flex,ndarray,wgpu")]
+    devices: String,
+    /// Timed repetitions of (a).
+    #[arg(long, default_value_t = 300)]
+    latency_iters: usize,
+    /// Timed repetitions of (b) and (c).
+    #[arg(long, default_value_t = 10)]
+    train_iters: usize,
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let mut rows = Vec::new();
+    for name in args.devices.split(',') {
+        let device = parse_device(name.trim())?;
+        println!("{}", describe_device(&device));
+        device.seed(0);
+        let medians = [
+            student_step_latency(&device, args.latency_iters)?,
+            teacher_update(&device, args.train_iters)?,
+            student_tbptt_update(&device, args.train_iters)?,
+        ];
+        for ((workload, reference), median) in PYTORCH.iter().zip(medians) {
+            rows.push((workload.to_string(), name.trim().to_string(), median, *reference));
+        }
+    }
+    println!("\n| workload | device | median | PyTorch (2 threads) | speed-up vs PyTorch |");
+    println!("|---|---|---|---|---|");
+    for (workload, device, median, reference) in rows {
+        println!(
+            "| {workload} | {device} | {} | {} | {:.2}x |",
+            show(median),
+            show(reference),
+            reference / median
+        );
+    }
+    Ok(())
+}
+
+fn randn<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
+    Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
+}
+
+/// Median of `iters` timings of `step`, after three untimed warm-up calls.
+fn median_of(iters: usize, mut step: impl FnMut() -> Result<(), Box<dyn std::error::Error>>) -> Result<f64, Box<dyn std::error::Error>> {
+    for _ in 0..3 {
+        step()?;
+    }
+    let mut times: Vec<Duration> = Vec::with_capacity(iters);
+    for _ in 0..iters {
+        let start = Instant::now();
+        step()?;
+        times.push(start.elapsed());
+    }
+    times.sort();
+    Ok(times[times.len() / 2].as_secs_f64())
+}
+
+/// (a) One student step at batch 1 without autodiff, hidden state carried, action read back.
+fn student_step_latency(device: &Device, iters: usize) -> Result<f64, Box<dyn std::error::Error>> {
+    let anymal = AnymalConfig::new(10).init(device)?;
+    let (proprio, extero) = (randn([1, 133], device), randn([1, 4, 52], device));
+    let mut hiddens = Some(anymal.student.initial_hiddens(1, device));
+    median_of(iters, || {
+        let out = anymal.forward_student(proprio.clone(), extero.clone(), hiddens.take(), false)?;
+        out.action.into_data();
+        hiddens = Some(out.hiddens);
+        Ok(())
+    })
+}
+
+/// (b) One PPO minibatch update of the teacher at batch 8300.
+fn teacher_update(device: &Device, iters: usize) -> Result<f64, Box<dyn std::error::Error>> {
+    let device = device.clone().autodiff();
+    let batch = 8300;
+    let mut teacher = AnymalConfig::new(10).init(&device)?.teacher;
+    let mut optimizer = AdamConfig::new().init();
+    let (proprio, extero, privileged) = (randn([batch, 133], &device), randn([batch, 4, 52], &device), randn([batch, 50], &device));
+    let actions = Tensor::<2>::random([batch, 1], Distribution::Uniform(0.0, 10.0), &device).floor();
+    let (old_log_probs, advantages, returns) = (randn([batch], &device).sub_scalar(2.3), randn([batch], &device), randn([batch], &device));
+    median_of(iters, || {
+        let out = teacher.forward(proprio.clone(), extero.clone(), privileged.clone())?;
+        let dist = teacher.distribution(out.action);
+        let ratio = (dist.log_prob(actions.clone()) - old_log_probs.clone()).exp();
+        let surrogate = (ratio.clone() * advantages.clone()).min_pair(ratio.clamp(0.8, 1.2) * advantages.clone());
+        let value_loss = (out.value - returns.clone()).powi_scalar(2).mean();
+        let loss = surrogate.mean().neg() + value_loss.mul_scalar(0.5) - dist.entropy().mean().mul_scalar(0.005);
+        let grads = GradientsParams::from_grads(loss.backward(), &teacher);
+        teacher = optimizer.step(5e-4, teacher.clone(), grads);
+        teacher.trunk.layers[0].weight.val().into_data();
+        Ok(())
+    })
+}
+
+/// (c) Ten student steps with the hidden state carried, one backward through all of them, Adam.
+fn student_tbptt_update(device: &Device, iters: usize) -> Result<f64, Box<dyn std::error::Error>> {
+    let device = device.clone().autodiff();
+    let (batch, steps) = (300, 10);
+    let mut anymal = AnymalConfig::new(10).init(&device)?.init_student_with_teacher();
+    let mut optimizer = AdamConfig::new().init();
+    let inputs: Vec<_> = (0..steps)
+        .map(|_| (randn([batch, 133], &device), randn([batch, 4, 52], &device), randn([batch, 50], &device)))
+        .collect();
+    median_of(iters, || {
+        let mut hiddens = None;
+        let mut total: Option<Tensor<1>> = None;
+        for (proprio, extero, privileged) in &inputs {
+            let out = anymal.distillation_loss(
+                proprio.clone(),
+                extero.clone(),
+                privileged.clone(),
+                hiddens,
+                ExteroNoise::Uniform { strength: 0.1 },
+            )?;
+            hiddens = Some(out.student.hiddens);
+            total = Some(match total {
+                None => out.loss,
+                Some(sum) => sum + out.loss,
+            });
+        }
+        let loss = total.expect("ten steps").div_scalar(steps as f64);
+        let grads = GradientsParams::from_grads(loss.backward(), &anymal);
+        anymal = optimizer.step(5e-4, anymal.clone(), grads);
+        anymal.student.trunk.layers[0].weight.val().into_data();
+        Ok(())
+    })
+}
+
+fn show(seconds: f64) -> String {
+    if seconds < 1e-3 {
+        format!("{:.0} us", seconds * 1e6)
+    } else {
+        format!("{:.1} ms", seconds * 1e3)
+    }
+}
