@@ -7,7 +7,9 @@
 use anymal::core::burn::module::Module;
 use anymal::core::burn::optim::{AdamConfig, GradientsParams};
 use anymal::core::burn::tensor::{Device, Distribution, Tensor};
-use anymal::core::{AnymalConfig, ExteroNoise, StudentConfig, TeacherConfig, describe_device, parse_device};
+use anymal::core::{
+    AnymalConfig, ExteroNoise, StudentConfig, TeacherConfig, describe_device, parse_device,
+};
 use clap::Parser;
 
 #[derive(Parser)]
@@ -32,22 +34,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Teacher
     let teacher = TeacherConfig::new(10).init(&device)?;
-    let (proprio, extero, privileged) = (randn([1, 133], &device), randn([1, 4, 52], &device), randn([1, 50], &device));
+    let (proprio, extero, privileged) = (
+        randn([1, 133], &device),
+        randn([1, 4, 52], &device),
+        randn([1, 50], &device),
+    );
     let out = teacher.forward(proprio.clone(), extero.clone(), privileged.clone())?;
-    println!("teacher: action logits {:?}, values {:?}", out.action.dims(), out.value.dims());
+    println!(
+        "teacher: action logits {:?}, values {:?}",
+        out.action.dims(),
+        out.value.dims()
+    );
 
     // Student, carrying its hidden state from step to step
     let student = StudentConfig::new(10).init(&device)?;
     let mut hiddens = None;
     for _ in 0..3 {
         let out = student.forward(proprio.clone(), extero.clone(), hiddens, false)?;
-        println!("student: action logits {:?}, hiddens {:?}", out.action.dims(), out.hiddens.dims());
+        println!(
+            "student: action logits {:?}, hiddens {:?}",
+            out.action.dims(),
+            out.hiddens.dims()
+        );
         hiddens = Some(out.hiddens);
     }
 
     // Full Anymal: initialise the student from the teacher, then distil with noisy heights.
     let train_device = device.clone().autodiff();
-    let mut anymal = AnymalConfig::new(10).init(&train_device)?.init_student_with_teacher();
+    let mut anymal = AnymalConfig::new(10)
+        .init(&train_device)?
+        .init_student_with_teacher();
     let mut optimizer = AdamConfig::new().init();
     let batch = 32;
     let (proprio, extero, privileged) = (
@@ -78,8 +94,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Deploy the student alone: no autodiff, sample an action from its distribution.
     let anymal = anymal.valid();
-    let out = anymal.forward_student(proprio.without_autodiff(), extero.without_autodiff(), None, false)?;
+    let out = anymal.forward_student(
+        proprio.without_autodiff(),
+        extero.without_autodiff(),
+        None,
+        false,
+    )?;
     let action = anymal.student.distribution(out.action).sample();
-    println!("sampled action: {:?}", action.into_data().try_to_vec::<f32>()?);
+    println!(
+        "sampled action: {:?}",
+        action.into_data().try_to_vec::<f32>()?
+    );
     Ok(())
 }

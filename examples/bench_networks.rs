@@ -35,30 +35,32 @@ struct Args {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let mut rows = Vec::new();
-    for name in args.devices.split(',') {
-        let device = parse_device(name.trim())?;
+    let mut table = vec![
+        "| workload | device | median | PyTorch (2 threads) | speed-up vs PyTorch |".to_string(),
+        "|---|---|---|---|---|".to_string(),
+    ];
+    for name in args.devices.split(',').map(str::trim) {
+        let device = parse_device(name)?;
         println!("{}", describe_device(&device));
         device.seed(0);
-        let medians = [
-            student_step_latency(&device, args.latency_iters)?,
-            teacher_update(&device, args.train_iters)?,
-            student_tbptt_update(&device, args.train_iters)?,
+        let workloads: [&dyn Fn() -> Result<f64, Box<dyn std::error::Error>>; 3] = [
+            &|| student_step_latency(&device, args.latency_iters),
+            &|| teacher_update(&device, args.train_iters),
+            &|| student_tbptt_update(&device, args.train_iters),
         ];
-        for ((workload, reference), median) in PYTORCH.iter().zip(medians) {
-            rows.push((workload.to_string(), name.trim().to_string(), median, *reference));
+        for ((workload, reference), measure) in PYTORCH.iter().zip(workloads) {
+            let median = measure()?;
+            let row = format!(
+                "| {workload} | {name} | {} | {} | {:.2}x |",
+                show(median),
+                show(*reference),
+                reference / median
+            );
+            println!("{row}");
+            table.push(row);
         }
     }
-    println!("\n| workload | device | median | PyTorch (2 threads) | speed-up vs PyTorch |");
-    println!("|---|---|---|---|---|");
-    for (workload, device, median, reference) in rows {
-        println!(
-            "| {workload} | {device} | {} | {} | {:.2}x |",
-            show(median),
-            show(reference),
-            reference / median
-        );
-    }
+    println!("\n{}", table.join("\n"));
     Ok(())
 }
 
@@ -67,7 +69,10 @@ fn randn<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
 }
 
 /// Median of `iters` timings of `step`, after three untimed warm-up calls.
-fn median_of(iters: usize, mut step: impl FnMut() -> Result<(), Box<dyn std::error::Error>>) -> Result<f64, Box<dyn std::error::Error>> {
+fn median_of(
+    iters: usize,
+    mut step: impl FnMut() -> Result<(), Box<dyn std::error::Error>>,
+) -> Result<f64, Box<dyn std::error::Error>> {
     for _ in 0..3 {
         step()?;
     }
@@ -100,16 +105,27 @@ fn teacher_update(device: &Device, iters: usize) -> Result<f64, Box<dyn std::err
     let batch = 8300;
     let mut teacher = AnymalConfig::new(10).init(&device)?.teacher;
     let mut optimizer = AdamConfig::new().init();
-    let (proprio, extero, privileged) = (randn([batch, 133], &device), randn([batch, 4, 52], &device), randn([batch, 50], &device));
-    let actions = Tensor::<2>::random([batch, 1], Distribution::Uniform(0.0, 10.0), &device).floor();
-    let (old_log_probs, advantages, returns) = (randn([batch], &device).sub_scalar(2.3), randn([batch], &device), randn([batch], &device));
+    let (proprio, extero, privileged) = (
+        randn([batch, 133], &device),
+        randn([batch, 4, 52], &device),
+        randn([batch, 50], &device),
+    );
+    let actions =
+        Tensor::<2>::random([batch, 1], Distribution::Uniform(0.0, 10.0), &device).floor();
+    let (old_log_probs, advantages, returns) = (
+        randn([batch], &device).sub_scalar(2.3),
+        randn([batch], &device),
+        randn([batch], &device),
+    );
     median_of(iters, || {
         let out = teacher.forward(proprio.clone(), extero.clone(), privileged.clone())?;
         let dist = teacher.distribution(out.action);
         let ratio = (dist.log_prob(actions.clone()) - old_log_probs.clone()).exp();
-        let surrogate = (ratio.clone() * advantages.clone()).min_pair(ratio.clamp(0.8, 1.2) * advantages.clone());
+        let surrogate = (ratio.clone() * advantages.clone())
+            .min_pair(ratio.clamp(0.8, 1.2) * advantages.clone());
         let value_loss = (out.value - returns.clone()).powi_scalar(2).mean();
-        let loss = surrogate.mean().neg() + value_loss.mul_scalar(0.5) - dist.entropy().mean().mul_scalar(0.005);
+        let loss = surrogate.mean().neg() + value_loss.mul_scalar(0.5)
+            - dist.entropy().mean().mul_scalar(0.005);
         let grads = GradientsParams::from_grads(loss.backward(), &teacher);
         teacher = optimizer.step(5e-4, teacher.clone(), grads);
         teacher.trunk.layers[0].weight.val().into_data();
@@ -121,10 +137,18 @@ fn teacher_update(device: &Device, iters: usize) -> Result<f64, Box<dyn std::err
 fn student_tbptt_update(device: &Device, iters: usize) -> Result<f64, Box<dyn std::error::Error>> {
     let device = device.clone().autodiff();
     let (batch, steps) = (300, 10);
-    let mut anymal = AnymalConfig::new(10).init(&device)?.init_student_with_teacher();
+    let mut anymal = AnymalConfig::new(10)
+        .init(&device)?
+        .init_student_with_teacher();
     let mut optimizer = AdamConfig::new().init();
     let inputs: Vec<_> = (0..steps)
-        .map(|_| (randn([batch, 133], &device), randn([batch, 4, 52], &device), randn([batch, 50], &device)))
+        .map(|_| {
+            (
+                randn([batch, 133], &device),
+                randn([batch, 4, 52], &device),
+                randn([batch, 50], &device),
+            )
+        })
         .collect();
     median_of(iters, || {
         let mut hiddens = None;

@@ -9,7 +9,12 @@ use anymal::plot::{Series, line_chart};
 use clap::Parser;
 
 /// Names of the observation entries, in order.
-const OBSERVATION_NAMES: [&str; 4] = ["cart position", "pole angle", "cart velocity", "pole angular velocity"];
+const OBSERVATION_NAMES: [&str; 4] = [
+    "cart position",
+    "pole angle",
+    "cart velocity",
+    "pole angular velocity",
+];
 
 #[derive(Parser)]
 struct Args {
@@ -20,13 +25,31 @@ struct Args {
     #[arg(long, default_value = "pendulum_pid.png")]
     plot: String,
     /// Proportional gains on [position, angle, velocity, angular velocity] (error = -observation).
-    #[arg(long, num_args = 4, value_delimiter = ',', default_value = "-1,-10,-0.5,-1", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        num_args = 4,
+        value_delimiter = ',',
+        default_value = "-1,-10,-0.5,-1",
+        allow_hyphen_values = true
+    )]
     kp: Vec<f64>,
     /// Derivative gains.
-    #[arg(long, num_args = 4, value_delimiter = ',', default_value = "0,0,0,0", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        num_args = 4,
+        value_delimiter = ',',
+        default_value = "0,0,0,0",
+        allow_hyphen_values = true
+    )]
     kd: Vec<f64>,
     /// Integral gains.
-    #[arg(long, num_args = 4, value_delimiter = ',', default_value = "0,0,0,0", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        num_args = 4,
+        value_delimiter = ',',
+        default_value = "0,0,0,0",
+        allow_hyphen_values = true
+    )]
     ki: Vec<f64>,
 }
 
@@ -40,17 +63,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let episode = rollout(&mut env, Some(seed), usize::MAX, |obs| vec![pid.act(obs)])?;
         let full = episode.episode_return() == 1000.0;
         balanced += usize::from(full);
-        println!("episode {seed}: return {:.0}{}", episode.episode_return(), if full { "" } else { " (fell)" });
+        println!(
+            "episode {seed}: return {:.0}{}",
+            episode.episode_return(),
+            if full { "" } else { " (fell)" }
+        );
         if seed == 0 {
             let series: Vec<Series> = OBSERVATION_NAMES
                 .iter()
                 .enumerate()
                 .map(|(i, name)| Series {
                     name: name.to_string(),
-                    points: episode.observations.iter().enumerate().map(|(t, o)| (t as f64 * env.dt(), o[i])).collect(),
+                    points: episode
+                        .observations
+                        .iter()
+                        .enumerate()
+                        .map(|(t, o)| (t as f64 * env.dt(), o[i]))
+                        .collect(),
                 })
                 .collect();
-            line_chart(&args.plot, "InvertedPendulum-v4 under PID control", "time (s)", "observation", &series)?;
+            line_chart(
+                &args.plot,
+                "InvertedPendulum-v4 under PID control",
+                "time (s)",
+                "observation",
+                &series,
+            )?;
             println!("plot of episode 0: {}", args.plot);
         }
     }

@@ -27,10 +27,17 @@ pub struct Series {
 fn font_available() -> bool {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     *REGISTERED.get_or_init(|| {
-        FONT_CANDIDATES.iter().any(|path| match std::fs::read(path) {
-            Ok(bytes) => register_font("sans-serif", FontStyle::Normal, Box::leak(bytes.into_boxed_slice())).is_ok(),
-            Err(_) => false,
-        })
+        FONT_CANDIDATES
+            .iter()
+            .any(|path| match std::fs::read(path) {
+                Ok(bytes) => register_font(
+                    "sans-serif",
+                    FontStyle::Normal,
+                    Box::leak(bytes.into_boxed_slice()),
+                )
+                .is_ok(),
+                Err(_) => false,
+            })
     })
 }
 
@@ -45,7 +52,12 @@ pub fn line_chart(
     let path = path.as_ref();
     let points = series.iter().flat_map(|s| &s.points);
     let (x_min, x_max, y_min, y_max) = points.fold(
-        (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY),
+        (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ),
         |(a, b, c, d), &(x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)),
     );
     if !x_min.is_finite() || !y_min.is_finite() {
@@ -58,21 +70,38 @@ pub fn line_chart(
     let mut builder = ChartBuilder::on(&root);
     builder.margin(20);
     if text {
-        builder.caption(title, ("sans-serif", 24)).x_label_area_size(40).y_label_area_size(60);
+        builder
+            .caption(title, ("sans-serif", 24))
+            .x_label_area_size(40)
+            .y_label_area_size(60);
     }
-    let mut chart = builder.build_cartesian_2d(x_min..x_max.max(x_min + 1e-9), (y_min - pad)..(y_max + pad))?;
+    let mut chart =
+        builder.build_cartesian_2d(x_min..x_max.max(x_min + 1e-9), (y_min - pad)..(y_max + pad))?;
     if text {
-        chart.configure_mesh().x_desc(x_label).y_desc(y_label).draw()?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .draw()?;
     }
     for (i, s) in series.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
-        let drawn = chart.draw_series(LineSeries::new(s.points.iter().copied(), color.stroke_width(2)))?;
+        let drawn = chart.draw_series(LineSeries::new(
+            s.points.iter().copied(),
+            color.stroke_width(2),
+        ))?;
         if text {
-            drawn.label(s.name.clone()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+            drawn
+                .label(s.name.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
         }
     }
     if text {
-        chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
     }
     root.present()?;
     Ok(())

@@ -10,7 +10,10 @@ use common::{assert_close, devices, seeded, values};
 #[test]
 fn unknown_device_names_list_the_valid_ones() {
     let err = parse_device("tpu").unwrap_err().to_string();
-    assert_eq!(err, "unknown device 'tpu': valid devices are flex, ndarray, wgpu");
+    assert_eq!(
+        err,
+        "unknown device 'tpu': valid devices are flex, ndarray, wgpu"
+    );
     assert!(parse_device("FLEX").is_ok());
 }
 
@@ -31,17 +34,31 @@ fn all_devices_agree_within_1e_4() {
     let mut reference: Option<Vec<Vec<f32>>> = None;
     for (name, device) in devices() {
         let anymal: Anymal = load(&path, &device).unwrap();
-        let (p, e, x) = (seeded([8, 133], 1, &device), seeded([8, 4, 52], 2, &device), seeded([8, 50], 3, &device));
-        let teacher = anymal.forward_teacher(p.clone(), e.clone(), x.clone()).unwrap();
+        let (p, e, x) = (
+            seeded([8, 133], 1, &device),
+            seeded([8, 4, 52], 2, &device),
+            seeded([8, 50], 3, &device),
+        );
+        let teacher = anymal
+            .forward_teacher(p.clone(), e.clone(), x.clone())
+            .unwrap();
         let mut outputs = vec![values(teacher.action), values(teacher.value)];
         let mut hiddens = None;
         for _ in 0..3 {
-            let student = anymal.forward_student(p.clone(), e.clone(), hiddens, true).unwrap();
+            let student = anymal
+                .forward_student(p.clone(), e.clone(), hiddens, true)
+                .unwrap();
             let recon = student.reconstruction.unwrap();
-            outputs.extend([values(student.action), values(recon.privileged), values(recon.extero)]);
+            outputs.extend([
+                values(student.action),
+                values(recon.privileged),
+                values(recon.extero),
+            ]);
             hiddens = Some(student.hiddens);
         }
-        let loss = anymal.distillation_loss(p, e, x, hiddens, ExteroNoise::None).unwrap();
+        let loss = anymal
+            .distillation_loss(p, e, x, hiddens, ExteroNoise::None)
+            .unwrap();
         outputs.push(values(loss.loss));
         match &reference {
             None => reference = Some(outputs),

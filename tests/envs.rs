@@ -1,8 +1,8 @@
 //! Wrappers, vector environments, the mock environment and the PID baseline.
 
 use anymal::envs::wrappers::{
-    ClipAction, Delay, FrameStack, NormalizeObservation, RecordEpisodeStatistics, RescaleAction, TimeLimit,
-    TransformReward,
+    ClipAction, Delay, FrameStack, NormalizeObservation, RecordEpisodeStatistics, RescaleAction,
+    TimeLimit, TransformReward,
 };
 use anymal::envs::{
     BoxSpace, Env, EnvError, Info, MockEnv, ObservationSpace, PendulumVersion, Pid, Step,
@@ -20,7 +20,12 @@ struct Scripted {
 
 impl Scripted {
     fn new(terminate_at: usize) -> Self {
-        Self { t: 0, terminate_at, action_dim: 1, seed: None }
+        Self {
+            t: 0,
+            terminate_at,
+            action_dim: 1,
+            seed: None,
+        }
     }
 }
 
@@ -36,8 +41,16 @@ impl Env for Scripted {
     fn step(&mut self, action: &[f64]) -> anymal::envs::Result<Step<Vec<f64>>> {
         anymal::envs::env::check_action(action, self.action_dim)?;
         self.t += 1;
-        let obs = std::iter::once(self.t as f64).chain(action.iter().copied()).collect();
-        Ok(Step { obs, reward: self.t as f64, terminated: self.t >= self.terminate_at, truncated: false, info: Info::default() })
+        let obs = std::iter::once(self.t as f64)
+            .chain(action.iter().copied())
+            .collect();
+        Ok(Step {
+            obs,
+            reward: self.t as f64,
+            terminated: self.t >= self.terminate_at,
+            truncated: false,
+            info: Info::default(),
+        })
     }
     fn observation_space(&self) -> ObservationSpace {
         ObservationSpace::Box(BoxSpace::unbounded(1 + self.action_dim))
@@ -73,8 +86,14 @@ fn delay_filters_actions_and_observations() {
     let step = env.step(&[1.0]).unwrap();
     // Sent action 0.4375; raw observation [2, 0.4375]; filtered 0.25 + 0.25 (2 - 0.25).
     assert_eq!(step.obs, vec![0.6875, 0.0625 + 0.25 * (0.4375 - 0.0625)]);
-    let err = Delay::new(Scripted::new(1), 0.05).err().unwrap().to_string();
-    assert!(err.contains("alpha") && err.contains("must lie in (0, 1)"), "{err}");
+    let err = Delay::new(Scripted::new(1), 0.05)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("alpha") && err.contains("must lie in (0, 1)"),
+        "{err}"
+    );
     assert!(Delay::new(Scripted::new(1), -1.0).is_err());
 }
 
@@ -88,12 +107,17 @@ fn frame_stack_keeps_the_last_frames_oldest_first() {
     assert_eq!(step.obs, vec![0.0, 0.0, 1.0, 0.5, 2.0, -0.5]);
     let step = env.step(&[1.0]).unwrap();
     assert_eq!(step.obs, vec![1.0, 0.5, 2.0, -0.5, 3.0, 1.0]);
-    assert_eq!(env.observation_space(), ObservationSpace::Box(BoxSpace::unbounded(6)));
+    assert_eq!(
+        env.observation_space(),
+        ObservationSpace::Box(BoxSpace::unbounded(6))
+    );
 }
 
 #[test]
 fn transform_reward_uses_the_closure() {
-    let mut env = TransformReward::new(Scripted::new(100), |step: &Step<Vec<f64>>| step.reward * 10.0 - step.obs[1]);
+    let mut env = TransformReward::new(Scripted::new(100), |step: &Step<Vec<f64>>| {
+        step.reward * 10.0 - step.obs[1]
+    });
     env.reset(None);
     assert_eq!(env.step(&[0.5]).unwrap().reward, 9.5);
 }
@@ -124,12 +148,23 @@ fn normalize_observation_follows_gymnasium_and_saves_its_statistics() {
     let mut other = NormalizeObservation::new(Scripted::new(100));
     other.load_stats(dir.path().join("stats.json")).unwrap();
     let loaded = other.stats().clone();
-    let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-15 * x.abs().max(1.0));
-    assert!(close(&loaded.mean, &stats.mean) && close(&loaded.var, &stats.var) && close(&[loaded.count], &[stats.count]));
+    let close = |a: &[f64], b: &[f64]| {
+        a.iter()
+            .zip(b)
+            .all(|(x, y)| (x - y).abs() <= 1e-15 * x.abs().max(1.0))
+    };
+    assert!(
+        close(&loaded.mean, &stats.mean)
+            && close(&loaded.var, &stats.var)
+            && close(&[loaded.count], &[stats.count])
+    );
     other.set_update(false);
     other.reset(None);
     assert_eq!(other.stats(), &loaded, "frozen statistics do not change");
-    let err = other.load_stats(dir.path().join("absent.json")).unwrap_err().to_string();
+    let err = other
+        .load_stats(dir.path().join("absent.json"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("absent.json"), "{err}");
 }
 
@@ -164,12 +199,23 @@ fn vector_env_autoresets_in_the_same_step_and_keeps_the_final_observation() {
         let envs = vec![Scripted::new(2), Scripted::new(3), Scripted::new(100)];
         let mut vec_env = VectorEnv::new(envs, threads).unwrap();
         vec_env.reset(Some(10));
-        assert_eq!(vec_env.envs().iter().map(|e| e.seed.unwrap()).collect::<Vec<_>>(), vec![10, 11, 12]);
+        assert_eq!(
+            vec_env
+                .envs()
+                .iter()
+                .map(|e| e.seed.unwrap())
+                .collect::<Vec<_>>(),
+            vec![10, 11, 12]
+        );
         vec_env.step(&[0.1, 0.2, 0.3]).unwrap();
         let step = vec_env.step(&[0.4, 0.5, 0.6]).unwrap();
         assert_eq!(step.terminated, vec![true, false, false]);
         assert_eq!(step.obs[0], vec![0.0, 0.0], "the reset observation");
-        assert_eq!(step.final_obs[0], Some(vec![2.0, 0.4]), "the last observation of the episode");
+        assert_eq!(
+            step.final_obs[0],
+            Some(vec![2.0, 0.4]),
+            "the last observation of the episode"
+        );
         assert_eq!(step.final_obs[1], None);
         assert_eq!(step.obs[2], vec![2.0, 0.6]);
         assert_eq!(step.rewards, vec![2.0, 2.0, 2.0]);
@@ -184,18 +230,25 @@ fn vector_env_autoresets_in_the_same_step_and_keeps_the_final_observation() {
 #[test]
 fn vector_pendulums_are_reproducible_across_thread_counts() {
     let run = |threads| {
-        let envs = (0..4).map(|_| make_inverted_pendulum(PendulumVersion::V4)).collect();
+        let envs = (0..4)
+            .map(|_| make_inverted_pendulum(PendulumVersion::V4))
+            .collect();
         let mut vec_env = VectorEnv::new(envs, threads).unwrap();
         let mut obs = vec_env.reset(Some(42));
         for t in 0..300 {
-            let actions: Vec<f64> = obs.iter().map(|o| 10.0 * o[1] + o[0] + 0.3 * (t as f64 * 0.1).sin()).collect();
+            let actions: Vec<f64> = obs
+                .iter()
+                .map(|o| 10.0 * o[1] + o[0] + 0.3 * (t as f64 * 0.1).sin())
+                .collect();
             obs = vec_env.step(&actions).unwrap().obs;
         }
         obs
     };
     assert_eq!(run(1), run(2));
     assert!(matches!(
-        VectorEnv::new(vec![make_inverted_pendulum(PendulumVersion::V4)], 1).unwrap().step(&[0.0]),
+        VectorEnv::new(vec![make_inverted_pendulum(PendulumVersion::V4)], 1)
+            .unwrap()
+            .step(&[0.0]),
         Err(EnvError::ResetNeeded)
     ));
 }
@@ -204,21 +257,35 @@ fn vector_pendulums_are_reproducible_across_thread_counts() {
 fn mock_env_gives_structured_observations_of_its_dims() {
     let mut env = MockEnv::with_dims(7, 5, 2, 3, 4).with_episode_length(2);
     let (obs, _) = env.reset(Some(1));
-    assert_eq!((obs.proprio.len(), obs.extero.len(), obs.privileged.len()), (7, 10, 3));
+    assert_eq!(
+        (obs.proprio.len(), obs.extero.len(), obs.privileged.len()),
+        (7, 10, 3)
+    );
     let (again, _) = env.reset(Some(1));
     assert_eq!(obs, again);
     assert!(!env.step(&[0.0; 4]).unwrap().truncated);
     let step = env.step(&[0.0; 4]).unwrap();
     assert!(step.truncated && !step.terminated);
     assert!(env.step(&[0.0; 3]).is_err());
-    let mean: f32 = (0..200).flat_map(|_| env.step(&[0.0; 4]).unwrap().obs.proprio).sum::<f32>() / 1400.0;
-    assert!(mean.abs() < 0.1, "N(0, 1) samples average near zero: {mean}");
+    let mean: f32 = (0..200)
+        .flat_map(|_| env.step(&[0.0; 4]).unwrap().obs.proprio)
+        .sum::<f32>()
+        / 1400.0;
+    assert!(
+        mean.abs() < 0.1,
+        "N(0, 1) samples average near zero: {mean}"
+    );
 }
 
 #[test]
 fn pid_balances_the_pendulum_for_ten_full_episodes() {
     let mut env = make_inverted_pendulum(PendulumVersion::V4);
-    let mut pid = Pid::new(vec![-1.0, -10.0, -0.5, -1.0], vec![0.0; 4], vec![0.0; 4], env.dt());
+    let mut pid = Pid::new(
+        vec![-1.0, -10.0, -0.5, -1.0],
+        vec![0.0; 4],
+        vec![0.0; 4],
+        env.dt(),
+    );
     for seed in 0..10 {
         pid.reset();
         let episode = rollout(&mut env, Some(seed), 2000, |obs| vec![pid.act(obs)]).unwrap();

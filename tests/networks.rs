@@ -30,13 +30,22 @@ fn forward_shapes_follow_the_configuration() {
     let device = Device::flex();
     let anymal = small_config().init(&device).unwrap();
     let out = anymal
-        .forward_teacher(seeded([3, 9], 1, &device), seeded([3, 2, 5], 2, &device), seeded([3, 4], 3, &device))
+        .forward_teacher(
+            seeded([3, 9], 1, &device),
+            seeded([3, 2, 5], 2, &device),
+            seeded([3, 4], 3, &device),
+        )
         .unwrap();
     assert_eq!(out.action.dims(), [3, 6]);
     assert_eq!(out.value.dims(), [3]);
 
     let out = anymal
-        .forward_student(seeded([3, 9], 1, &device), seeded([3, 2, 5], 2, &device), None, true)
+        .forward_student(
+            seeded([3, 9], 1, &device),
+            seeded([3, 2, 5], 2, &device),
+            None,
+            true,
+        )
         .unwrap();
     assert_eq!(out.action.dims(), [3, 6]);
     assert_eq!(out.hiddens.dims(), [3, 2, 7]);
@@ -57,41 +66,75 @@ fn wrong_input_shapes_name_the_input_and_both_shapes() {
     let privileged = Tensor::<2>::zeros([2, 50], &device);
 
     let err = anymal
-        .forward_teacher(Tensor::zeros([2, 130], &device), extero.clone(), privileged.clone())
+        .forward_teacher(
+            Tensor::zeros([2, 130], &device),
+            extero.clone(),
+            privileged.clone(),
+        )
         .unwrap_err()
         .to_string();
     assert_eq!(err, "proprio: expected shape [B, 133], got [2, 130]");
 
     let err = anymal
-        .forward_teacher(proprio.clone(), Tensor::zeros([2, 3, 52], &device), privileged.clone())
+        .forward_teacher(
+            proprio.clone(),
+            Tensor::zeros([2, 3, 52], &device),
+            privileged.clone(),
+        )
         .unwrap_err()
         .to_string();
-    assert!(err.starts_with("extero: expected shape [2, 4, 52]") && err.ends_with("got [2, 3, 52]"), "{err}");
+    assert!(
+        err.starts_with("extero: expected shape [2, 4, 52]") && err.ends_with("got [2, 3, 52]"),
+        "{err}"
+    );
 
     let err = anymal
-        .forward_teacher(proprio.clone(), extero.clone(), Tensor::zeros([3, 50], &device))
+        .forward_teacher(
+            proprio.clone(),
+            extero.clone(),
+            Tensor::zeros([3, 50], &device),
+        )
         .unwrap_err()
         .to_string();
-    assert!(err.starts_with("privileged: expected shape [2, 50]") && err.contains("got [3, 50]"), "{err}");
+    assert!(
+        err.starts_with("privileged: expected shape [2, 50]") && err.contains("got [3, 50]"),
+        "{err}"
+    );
 
     let err = anymal
-        .forward_student(proprio, extero, Some(Tensor::zeros([2, 50, 2], &device)), false)
+        .forward_student(
+            proprio,
+            extero,
+            Some(Tensor::zeros([2, 50, 2], &device)),
+            false,
+        )
         .unwrap_err()
         .to_string();
-    assert!(err.starts_with("hiddens: expected shape [2, 2, 50]") && err.ends_with("got [2, 50, 2]"), "{err}");
+    assert!(
+        err.starts_with("hiddens: expected shape [2, 2, 50]") && err.ends_with("got [2, 50, 2]"),
+        "{err}"
+    );
 }
 
 #[test]
 fn invalid_configurations_say_which_value_is_wrong() {
     let device = Device::flex();
-    let err = StudentConfig::new(4).with_belief_state_dim(96).init(&device).unwrap_err().to_string();
+    let err = StudentConfig::new(4)
+        .with_belief_state_dim(96)
+        .init(&device)
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
         "invalid configuration: belief_state_dim (96) must exceed num_legs x latent_extero_dim (96)"
     );
     let err = TeacherConfig::new(0).init(&device).unwrap_err().to_string();
     assert!(err.contains("num_actions must be positive"), "{err}");
-    let err = TeacherConfig::new(3).with_mlp_hidden(vec![]).init(&device).unwrap_err().to_string();
+    let err = TeacherConfig::new(3)
+        .with_mlp_hidden(vec![])
+        .init(&device)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("mlp_hidden"), "{err}");
 }
 
@@ -117,7 +160,11 @@ fn gru_cell_follows_pytorch_equations() {
         let z = sigmoid(gi(2 + u) + gh(2 + u));
         let n = (gi(4 + u) + r * gh(4 + u)).tanh();
         let expected = (1.0 - z) * n + z * h[u];
-        assert!((next[u] - expected).abs() < 1e-6, "unit {u}: {} vs {expected}", next[u]);
+        assert!(
+            (next[u] - expected).abs() < 1e-6,
+            "unit {u}: {} vs {expected}",
+            next[u]
+        );
     }
 }
 
@@ -155,7 +202,12 @@ fn belief_layout_decides_where_the_gated_latent_goes() {
     // Same weights, different layout.
     let package = package.load_record(aligned.clone().into_record());
     let (p, e) = (seeded([2, 9], 1, &device), seeded([2, 2, 5], 2, &device));
-    let a = values(aligned.forward(p.clone(), e.clone(), None, false).unwrap().action);
+    let a = values(
+        aligned
+            .forward(p.clone(), e.clone(), None, false)
+            .unwrap()
+            .action,
+    );
     let b = values(package.forward(p, e, None, false).unwrap().action);
     assert!(max_abs_diff(&a, &b) > 1e-4, "layouts gave the same actions");
 }
@@ -163,12 +215,18 @@ fn belief_layout_decides_where_the_gated_latent_goes() {
 #[test]
 fn student_initialised_from_teacher_copies_values_with_fresh_parameter_ids() {
     let device = Device::flex();
-    let anymal = small_config().init(&device).unwrap().init_student_with_teacher();
+    let anymal = small_config()
+        .init(&device)
+        .unwrap()
+        .init_student_with_teacher();
     let t = &anymal.teacher.trunk.layers[0].weight;
     let s = &anymal.student.trunk.layers[0].weight;
     assert_eq!(values(t.val()), values(s.val()));
     assert_ne!(t.id, s.id);
-    assert_ne!(anymal.teacher.extero_encoder.layers[0].weight.id, anymal.student.extero_encoder.layers[0].weight.id);
+    assert_ne!(
+        anymal.teacher.extero_encoder.layers[0].weight.id,
+        anymal.student.extero_encoder.layers[0].weight.id
+    );
     assert_eq!(
         values(anymal.teacher.action_head.linear.weight.val()),
         values(anymal.student.action_head.linear.weight.val())
@@ -178,20 +236,39 @@ fn student_initialised_from_teacher_copies_values_with_fresh_parameter_ids() {
 #[test]
 fn distillation_trains_the_student_and_leaves_the_teacher_frozen() {
     let device = Device::flex().autodiff();
-    let anymal = small_config().init(&device).unwrap().init_student_with_teacher();
-    let (p, e, x) = (seeded([4, 9], 1, &device), seeded([4, 2, 5], 2, &device), seeded([4, 4], 3, &device));
+    let anymal = small_config()
+        .init(&device)
+        .unwrap()
+        .init_student_with_teacher();
+    let (p, e, x) = (
+        seeded([4, 9], 1, &device),
+        seeded([4, 2, 5], 2, &device),
+        seeded([4, 4], 3, &device),
+    );
     let out = anymal
         .distillation_loss(p, e, x, None, ExteroNoise::Uniform { strength: 0.1 })
         .unwrap();
     let total = values(out.loss.clone())[0];
     let parts = values(out.behaviour.clone())[0]
-        + 0.5 * (values(out.reconstruction_privileged.clone())[0] + values(out.reconstruction_extero.clone())[0]);
+        + 0.5
+            * (values(out.reconstruction_privileged.clone())[0]
+                + values(out.reconstruction_extero.clone())[0]);
     assert!((total - parts).abs() < 1e-5);
     let grads = out.loss.backward();
-    assert!(anymal.student.belief_decoder.privileged.layers[0].weight.grad(&grads).is_some());
+    assert!(
+        anymal.student.belief_decoder.privileged.layers[0]
+            .weight
+            .grad(&grads)
+            .is_some()
+    );
     assert!(anymal.student.trunk.layers[0].weight.grad(&grads).is_some());
     assert!(anymal.teacher.trunk.layers[0].weight.grad(&grads).is_none());
-    assert!(anymal.teacher.privileged_encoder.layers[0].weight.grad(&grads).is_none());
+    assert!(
+        anymal.teacher.privileged_encoder.layers[0]
+            .weight
+            .grad(&grads)
+            .is_none()
+    );
 }
 
 #[test]
@@ -199,9 +276,18 @@ fn noiseless_distillation_of_an_initialised_student_has_no_behaviour_loss_only_i
     // With the student's trunk copied from the teacher, the behaviour loss is the effect of the
     // belief differing from the teacher's latent: positive, finite.
     let device = Device::flex();
-    let anymal = small_config().init(&device).unwrap().init_student_with_teacher();
+    let anymal = small_config()
+        .init(&device)
+        .unwrap()
+        .init_student_with_teacher();
     let out = anymal
-        .distillation_loss(seeded([4, 9], 1, &device), seeded([4, 2, 5], 2, &device), seeded([4, 4], 3, &device), None, ExteroNoise::None)
+        .distillation_loss(
+            seeded([4, 9], 1, &device),
+            seeded([4, 2, 5], 2, &device),
+            seeded([4, 4], 3, &device),
+            None,
+            ExteroNoise::None,
+        )
         .unwrap();
     let behaviour = values(out.behaviour)[0];
     assert!(behaviour.is_finite() && behaviour > 0.0);
@@ -210,12 +296,20 @@ fn noiseless_distillation_of_an_initialised_student_has_no_behaviour_loss_only_i
 #[test]
 fn categorical_matches_closed_forms() {
     for (name, device) in devices() {
-        let logits = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 1.0, 2.0, 1.0, 1.0, 1.0], [2, 3]), &device);
+        let logits = Tensor::<2>::from_data(
+            TensorData::new(vec![0.0f32, 1.0, 2.0, 1.0, 1.0, 1.0], [2, 3]),
+            &device,
+        );
         let dist = Categorical::new(logits);
         let z: f32 = 1.0 + 1f32.exp() + 2f32.exp();
         let probs = [1.0 / z, 1f32.exp() / z, 2f32.exp() / z];
         let actions = Tensor::<2>::from_data(TensorData::new(vec![2.0f32, 0.0], [2, 1]), &device);
-        assert_close(name, &values(dist.log_prob(actions)), &[probs[2].ln(), (1f32 / 3.0).ln()], 1e-5);
+        assert_close(
+            name,
+            &values(dist.log_prob(actions)),
+            &[probs[2].ln(), (1f32 / 3.0).ln()],
+            1e-5,
+        );
         let entropy0: f32 = -probs.iter().map(|p| p * p.ln()).sum::<f32>();
         assert_close(name, &values(dist.entropy()), &[entropy0, 3f32.ln()], 1e-5);
         assert_eq!(values(dist.mode()), vec![2.0, 0.0]);
@@ -227,12 +321,21 @@ fn categorical_samples_follow_the_probabilities() {
     let device = Device::flex();
     device.seed(3);
     let n = 20_000;
-    let logits = Tensor::<2>::from_data(TensorData::new([0.0f32, 1.0, 2.0].repeat(n), [n, 3]), &device);
+    let logits = Tensor::<2>::from_data(
+        TensorData::new([0.0f32, 1.0, 2.0].repeat(n), [n, 3]),
+        &device,
+    );
     let samples = values(Categorical::new(logits).sample());
     let z: f32 = 1.0 + 1f32.exp() + 2f32.exp();
-    for (k, p) in [1.0 / z, 1f32.exp() / z, 2f32.exp() / z].into_iter().enumerate() {
+    for (k, p) in [1.0 / z, 1f32.exp() / z, 2f32.exp() / z]
+        .into_iter()
+        .enumerate()
+    {
         let freq = samples.iter().filter(|s| **s == k as f32).count() as f32 / n as f32;
-        assert!((freq - p).abs() < 0.015, "index {k}: frequency {freq} vs probability {p}");
+        assert!(
+            (freq - p).abs() < 0.015,
+            "index {k}: frequency {freq} vs probability {p}"
+        );
     }
 }
 
@@ -240,10 +343,13 @@ fn categorical_samples_follow_the_probabilities() {
 fn gaussian_matches_closed_forms_and_sample_statistics() {
     for (name, device) in devices() {
         let mean = Tensor::<2>::from_data(TensorData::new(vec![0.5f32, -1.0], [1, 2]), &device);
-        let log_std = Tensor::<1>::from_data(TensorData::new(vec![0.0f32, 0.5f32.ln()], [2]), &device);
+        let log_std =
+            Tensor::<1>::from_data(TensorData::new(vec![0.0f32, 0.5f32.ln()], [2]), &device);
         let dist = DiagGaussian::new(mean, log_std);
         let a = Tensor::<2>::from_data(TensorData::new(vec![1.5f32, -1.5], [1, 2]), &device);
-        let normal = |x: f32, m: f32, s: f32| -0.5 * ((x - m) / s).powi(2) - s.ln() - 0.5 * (2.0 * std::f32::consts::PI).ln();
+        let normal = |x: f32, m: f32, s: f32| {
+            -0.5 * ((x - m) / s).powi(2) - s.ln() - 0.5 * (2.0 * std::f32::consts::PI).ln()
+        };
         let expected = normal(1.5, 0.5, 1.0) + normal(-1.5, -1.0, 0.5);
         assert_close(name, &values(dist.log_prob(a)), &[expected], 1e-5);
         let entropy = 2.0 * (0.5 + 0.5 * (2.0 * std::f32::consts::PI).ln()) + 0.5f32.ln();
@@ -254,14 +360,21 @@ fn gaussian_matches_closed_forms_and_sample_statistics() {
     let n = 20_000;
     let dist = DiagGaussian::new(
         Tensor::<2>::from_data(TensorData::new([2.0f32, -3.0].repeat(n), [n, 2]), &device),
-        Tensor::<1>::from_data(TensorData::new(vec![0.0f32, 1f32.ln() - 2f32.ln()], [2]), &device),
+        Tensor::<1>::from_data(
+            TensorData::new(vec![0.0f32, 1f32.ln() - 2f32.ln()], [2]),
+            &device,
+        ),
     );
     let s = values(dist.sample());
     for (j, (m, sd)) in [(2.0f32, 1.0f32), (-3.0, 0.5)].into_iter().enumerate() {
         let xs: Vec<f32> = s.iter().skip(j).step_by(2).copied().collect();
         let mean = xs.iter().sum::<f32>() / n as f32;
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / (n - 1) as f32;
-        assert!((mean - m).abs() < 0.03 && (var.sqrt() - sd).abs() < 0.03, "dim {j}: {mean} {}", var.sqrt());
+        assert!(
+            (mean - m).abs() < 0.03 && (var.sqrt() - sd).abs() < 0.03,
+            "dim {j}: {mean} {}",
+            var.sqrt()
+        );
     }
 }
 
@@ -272,10 +385,18 @@ fn gaussian_teacher_has_a_trainable_log_std_and_samples_actions() {
         .with_action_kind(ActionKind::Gaussian { init_log_std: -0.5 })
         .init(&device)
         .unwrap();
-    let log_std = teacher.action_head.log_std.as_ref().expect("a Gaussian head has a log-std");
+    let log_std = teacher
+        .action_head
+        .log_std
+        .as_ref()
+        .expect("a Gaussian head has a log-std");
     assert_eq!(values(log_std.val()), vec![-0.5; 3]);
     let out = teacher
-        .forward(seeded([2, 133], 1, &device), seeded([2, 4, 52], 2, &device), seeded([2, 50], 3, &device))
+        .forward(
+            seeded([2, 133], 1, &device),
+            seeded([2, 4, 52], 2, &device),
+            seeded([2, 50], 3, &device),
+        )
         .unwrap();
     let dist = teacher.distribution(out.action.clone());
     assert_eq!(dist.sample().dims(), [2, 3]);
@@ -286,7 +407,13 @@ fn gaussian_teacher_has_a_trainable_log_std_and_samples_actions() {
 fn running_stats_equal_the_sample_mean_and_variance_of_everything_seen() {
     for (name, device) in devices() {
         let mut stats = RunningStatsConfig::new(3).init(&device);
-        let batches: Vec<Tensor<2>> = (0..4).map(|i| seeded([5 + i, 3], i as u64, &device).mul_scalar(3.0).add_scalar(1.0)).collect();
+        let batches: Vec<Tensor<2>> = (0..4)
+            .map(|i| {
+                seeded([5 + i, 3], i as u64, &device)
+                    .mul_scalar(3.0)
+                    .add_scalar(1.0)
+            })
+            .collect();
         let all: Vec<f32> = batches.iter().flat_map(|b| values(b.clone())).collect();
         for b in &batches {
             stats.update(b.clone());
@@ -296,14 +423,24 @@ fn running_stats_equal_the_sample_mean_and_variance_of_everything_seen() {
             let xs: Vec<f64> = all.iter().skip(j).step_by(3).map(|x| *x as f64).collect();
             let mean = xs.iter().sum::<f64>() / n as f64;
             let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-            assert!((values(stats.mean())[j] as f64 - mean).abs() < 1e-5, "{name} mean");
-            assert!((values(stats.variance())[j] as f64 - var).abs() < 1e-4, "{name} variance");
+            assert!(
+                (values(stats.mean())[j] as f64 - mean).abs() < 1e-5,
+                "{name} mean"
+            );
+            assert!(
+                (values(stats.variance())[j] as f64 - var).abs() < 1e-4,
+                "{name} variance"
+            );
         }
         assert_eq!(stats.count(), n as f64);
         let x = seeded([2, 3], 9, &device);
         let normalized = values(stats.normalize(x.clone()));
         let (xm, m, v) = (values(x), values(stats.mean()), values(stats.variance()));
-        let expected: Vec<f32> = xm.iter().enumerate().map(|(i, xi)| (xi - m[i % 3]) / (v[i % 3] + 1e-5).sqrt()).collect();
+        let expected: Vec<f32> = xm
+            .iter()
+            .enumerate()
+            .map(|(i, xi)| (xi - m[i % 3]) / (v[i % 3] + 1e-5).sqrt())
+            .collect();
         assert_close(name, &normalized, &expected, 1e-5);
     }
 }
@@ -313,7 +450,10 @@ fn running_stats_are_not_trained_and_are_part_of_the_model() {
     let device = Device::flex();
     let anymal = small_config().init(&device).unwrap();
     let names: Vec<String> = param_shapes(&anymal).into_iter().map(|(n, _)| n).collect();
-    assert!(names.contains(&"normalizer.proprio.mean".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"normalizer.proprio.mean".to_string()),
+        "{names:?}"
+    );
     assert!(names.contains(&"normalizer.extero.sum_sq_dev".to_string()));
     let stats: &Param<Tensor<1>> = &anymal.normalizer.proprio.mean;
     assert!(!stats.val().is_require_grad());

@@ -22,25 +22,70 @@ fn check_anymal(anymal: &Anymal, device: &Device, what: &str) {
     let extero = |t| io.tensor::<3>("extero", Some(t), device);
     let privileged = |t| io.tensor::<2>("privileged", Some(t), device);
 
-    let teacher = anymal.forward_teacher(proprio(0), extero(0), privileged(0)).unwrap();
-    assert_close(&format!("{what} teacher logits"), &values(teacher.action), &io.get("teacher_logits").1, TOL);
-    assert_close(&format!("{what} teacher values"), &values(teacher.value), &io.get("teacher_values").1, TOL);
+    let teacher = anymal
+        .forward_teacher(proprio(0), extero(0), privileged(0))
+        .unwrap();
+    assert_close(
+        &format!("{what} teacher logits"),
+        &values(teacher.action),
+        &io.get("teacher_logits").1,
+        TOL,
+    );
+    assert_close(
+        &format!("{what} teacher values"),
+        &values(teacher.value),
+        &io.get("teacher_values").1,
+        TOL,
+    );
 
     let mut hiddens = None;
     for t in 0..STEPS {
-        let out = anymal.forward_student(proprio(t), extero(t), hiddens, true).unwrap();
+        let out = anymal
+            .forward_student(proprio(t), extero(t), hiddens, true)
+            .unwrap();
         let recon = out.reconstruction.unwrap();
-        assert_close(&format!("{what} student logits t{t}"), &values(out.action), &io.get(&format!("student_logits_t{t}")).1, TOL);
-        assert_close(&format!("{what} hiddens t{t}"), &values(out.hiddens.clone()), &io.get(&format!("student_hiddens_t{t}")).1, TOL);
-        assert_close(&format!("{what} recon privileged t{t}"), &values(recon.privileged), &io.get(&format!("recon_privileged_t{t}")).1, TOL);
-        assert_close(&format!("{what} recon extero t{t}"), &values(recon.extero), &io.get(&format!("recon_extero_t{t}")).1, TOL);
+        assert_close(
+            &format!("{what} student logits t{t}"),
+            &values(out.action),
+            &io.get(&format!("student_logits_t{t}")).1,
+            TOL,
+        );
+        assert_close(
+            &format!("{what} hiddens t{t}"),
+            &values(out.hiddens.clone()),
+            &io.get(&format!("student_hiddens_t{t}")).1,
+            TOL,
+        );
+        assert_close(
+            &format!("{what} recon privileged t{t}"),
+            &values(recon.privileged),
+            &io.get(&format!("recon_privileged_t{t}")).1,
+            TOL,
+        );
+        assert_close(
+            &format!("{what} recon extero t{t}"),
+            &values(recon.extero),
+            &io.get(&format!("recon_extero_t{t}")).1,
+            TOL,
+        );
         hiddens = Some(out.hiddens);
     }
 
     let loss = anymal
-        .distillation_loss(proprio(0), extero(0), privileged(0), None, ExteroNoise::None)
+        .distillation_loss(
+            proprio(0),
+            extero(0),
+            privileged(0),
+            None,
+            ExteroNoise::None,
+        )
         .unwrap();
-    assert_close(&format!("{what} distillation loss"), &values(loss.loss), &io.get("anymal_loss_t0").1, TOL);
+    assert_close(
+        &format!("{what} distillation loss"),
+        &values(loss.loss),
+        &io.get("anymal_loss_t0").1,
+        TOL,
+    );
 }
 
 #[test]
@@ -58,7 +103,11 @@ fn pytorch_weights_reproduce_the_package_outputs_on_every_device() {
 fn teacher_and_student_import_their_part_of_an_anymal_file() {
     let device = Device::flex();
     let io = SafetensorsFile::open(fixture("io.safetensors"));
-    let teacher = import_pytorch(TeacherConfig::new(10).init(&device).unwrap(), fixture("weights.pt")).unwrap();
+    let teacher = import_pytorch(
+        TeacherConfig::new(10).init(&device).unwrap(),
+        fixture("weights.pt"),
+    )
+    .unwrap();
     let out = teacher
         .forward(
             io.tensor("proprio", Some(0), &device),
@@ -66,29 +115,55 @@ fn teacher_and_student_import_their_part_of_an_anymal_file() {
             io.tensor("privileged", Some(0), &device),
         )
         .unwrap();
-    assert_close("teacher logits", &values(out.action), &io.get("teacher_logits").1, TOL);
+    assert_close(
+        "teacher logits",
+        &values(out.action),
+        &io.get("teacher_logits").1,
+        TOL,
+    );
 
     let student_config = StudentConfig::new(10).with_belief_layout(BeliefLayout::Package);
-    let student = import_pytorch(student_config.init(&device).unwrap(), fixture("weights.safetensors")).unwrap();
+    let student = import_pytorch(
+        student_config.init(&device).unwrap(),
+        fixture("weights.safetensors"),
+    )
+    .unwrap();
     let out = student
-        .forward(io.tensor("proprio", Some(0), &device), io.tensor("extero", Some(0), &device), None, false)
+        .forward(
+            io.tensor("proprio", Some(0), &device),
+            io.tensor("extero", Some(0), &device),
+            None,
+            false,
+        )
         .unwrap();
-    assert_close("student logits", &values(out.action), &io.get("student_logits_t0").1, TOL);
+    assert_close(
+        "student logits",
+        &values(out.action),
+        &io.get("student_logits_t0").1,
+        TOL,
+    );
 }
 
 #[test]
 fn importing_needs_the_package_belief_layout() {
     let device = Device::flex();
     let anymal = AnymalConfig::new(10).init(&device).unwrap();
-    let err = import_pytorch(anymal, fixture("weights.pt")).unwrap_err().to_string();
+    let err = import_pytorch(anymal, fixture("weights.pt"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("BeliefLayout::Package"), "{err}");
 }
 
 #[test]
 fn importing_into_another_configuration_names_the_mismatch() {
     let device = Device::flex();
-    let anymal = AnymalConfig::new(12).with_belief_layout(BeliefLayout::Package).init(&device).unwrap();
-    let err = import_pytorch(anymal, fixture("weights.safetensors")).unwrap_err().to_string();
+    let anymal = AnymalConfig::new(12)
+        .with_belief_layout(BeliefLayout::Package)
+        .init(&device)
+        .unwrap();
+    let err = import_pytorch(anymal, fixture("weights.safetensors"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("weights.safetensors"), "{err}");
     assert!(err.contains("action_head.linear.weight"), "{err}");
 }
@@ -97,6 +172,11 @@ fn importing_into_another_configuration_names_the_mismatch() {
 fn importing_a_missing_file_names_it() {
     let device = Device::flex();
     let anymal = package_config().init(&device).unwrap();
-    let err = import_pytorch(anymal, "no/such/weights.pt").unwrap_err().to_string();
-    assert!(err.contains("no/such/weights.pt") && err.contains("no such file"), "{err}");
+    let err = import_pytorch(anymal, "no/such/weights.pt")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no/such/weights.pt") && err.contains("no such file"),
+        "{err}"
+    );
 }

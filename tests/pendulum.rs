@@ -6,7 +6,10 @@ use anymal::envs::{Env, EnvError, InvertedPendulum, PendulumVersion, make_invert
 use serde_json::Value;
 
 fn cases() -> serde_json::Map<String, Value> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gymnasium/inverted_pendulum.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/gymnasium/inverted_pendulum.json"
+    );
     serde_json::from_str::<Value>(&std::fs::read_to_string(path).unwrap())
         .unwrap()
         .as_object()
@@ -15,12 +18,20 @@ fn cases() -> serde_json::Map<String, Value> {
 }
 
 fn numbers(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 /// Inputs are stored as IEEE-754 bits so that they replay exactly.
 fn exact(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| f64::from_bits(x.as_u64().unwrap())).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| f64::from_bits(x.as_u64().unwrap()))
+        .collect()
 }
 
 #[test]
@@ -32,18 +43,36 @@ fn trajectories_match_gymnasium_step_for_step() {
         };
         let mut env = make_inverted_pendulum(version);
         env.reset(Some(0));
-        env.inner_mut().set_state(&exact(&case["qpos_bits"]), &exact(&case["qvel_bits"])).unwrap();
+        env.inner_mut()
+            .set_state(&exact(&case["qpos_bits"]), &exact(&case["qvel_bits"]))
+            .unwrap();
         let actions = exact(&case["action_bits"]);
         let observations = case["obs"].as_array().unwrap();
         for (t, action) in actions.iter().enumerate() {
             let step = env.step(&[*action]).unwrap();
             let expected = numbers(&observations[t]);
             for (a, b) in step.obs.iter().zip(&expected) {
-                assert!((a - b).abs() <= 1e-9, "{name} step {t}: obs {:?} vs gymnasium {expected:?}", step.obs);
+                assert!(
+                    (a - b).abs() <= 1e-9,
+                    "{name} step {t}: obs {:?} vs gymnasium {expected:?}",
+                    step.obs
+                );
             }
-            assert_eq!(step.reward, case["reward"][t].as_f64().unwrap(), "{name} step {t} reward");
-            assert_eq!(step.terminated, case["terminated"][t].as_bool().unwrap(), "{name} step {t} terminated");
-            assert_eq!(step.truncated, case["truncated"][t].as_bool().unwrap(), "{name} step {t} truncated");
+            assert_eq!(
+                step.reward,
+                case["reward"][t].as_f64().unwrap(),
+                "{name} step {t} reward"
+            );
+            assert_eq!(
+                step.terminated,
+                case["terminated"][t].as_bool().unwrap(),
+                "{name} step {t} terminated"
+            );
+            assert_eq!(
+                step.truncated,
+                case["truncated"][t].as_bool().unwrap(),
+                "{name} step {t} truncated"
+            );
         }
     }
 }
@@ -67,7 +96,10 @@ fn reset_noise_stays_within_one_hundredth_and_seeds_reproduce() {
         assert!(obs.iter().all(|v| v.abs() < 0.01), "seed {seed}: {obs:?}");
         first.push(obs);
     }
-    assert!(first.iter().flatten().any(|v| v.abs() > 0.009), "noise should span its range");
+    assert!(
+        first.iter().flatten().any(|v| v.abs() > 0.009),
+        "noise should span its range"
+    );
     let (again, _) = env.reset(Some(17));
     assert_eq!(again, first[17]);
     let (next, _) = env.reset(None);
@@ -79,17 +111,35 @@ fn bad_actions_and_models_give_clear_errors() {
     let mut env = InvertedPendulum::new(PendulumVersion::V4);
     assert!(matches!(env.step(&[0.0]), Err(EnvError::ResetNeeded)));
     env.reset(Some(0));
-    assert_eq!(env.step(&[0.0, 1.0]).unwrap_err().to_string(), "action has 2 values, the action space has 1");
-    assert_eq!(env.step(&[f64::NAN]).unwrap_err().to_string(), "action[0] is NaN: actions must be finite");
-    assert!(env.step(&[100.0]).is_ok(), "out-of-range actions are clamped by MuJoCo, as in Gymnasium");
+    assert_eq!(
+        env.step(&[0.0, 1.0]).unwrap_err().to_string(),
+        "action has 2 values, the action space has 1"
+    );
+    assert_eq!(
+        env.step(&[f64::NAN]).unwrap_err().to_string(),
+        "action[0] is NaN: actions must be finite"
+    );
+    assert!(
+        env.step(&[100.0]).is_ok(),
+        "out-of-range actions are clamped by MuJoCo, as in Gymnasium"
+    );
 
-    let err = InvertedPendulum::from_file("no/such/model.xml", PendulumVersion::V4).err().unwrap().to_string();
+    let err = InvertedPendulum::from_file("no/such/model.xml", PendulumVersion::V4)
+        .err()
+        .unwrap()
+        .to_string();
     assert_eq!(err, "MuJoCo model no/such/model.xml: no such file");
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.xml");
     std::fs::write(&broken, "<mujoco><worldbody><body></mujoco>").unwrap();
-    let err = InvertedPendulum::from_file(&broken, PendulumVersion::V4).err().unwrap().to_string();
-    assert!(err.starts_with(&format!("MuJoCo model {}", broken.display())), "{err}");
+    let err = InvertedPendulum::from_file(&broken, PendulumVersion::V4)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.starts_with(&format!("MuJoCo model {}", broken.display())),
+        "{err}"
+    );
     let err = env.set_state(&[0.0], &[0.0, 0.0]).unwrap_err().to_string();
     assert_eq!(err, "qpos has 1 values, the model has 2");
 }
@@ -99,14 +149,21 @@ fn time_limit_truncates_at_1000_steps_and_the_pole_falls_without_control() {
     let mut env = make_inverted_pendulum(PendulumVersion::V5);
     let (mut obs, _) = env.reset(Some(3));
     for t in 1..=1000 {
-        let step = env.step(&[10.0 * obs[1] + obs[0] + 0.5 * obs[2] + obs[3]]).unwrap();
+        let step = env
+            .step(&[10.0 * obs[1] + obs[0] + 0.5 * obs[2] + obs[3]])
+            .unwrap();
         assert_eq!(step.truncated, t == 1000, "step {t}");
-        assert!(!step.terminated, "step {t}: the controller keeps the pole up");
+        assert!(
+            !step.terminated,
+            "step {t}: the controller keeps the pole up"
+        );
         obs = step.obs;
     }
     // The pole leans slightly (its capsule ends 1 mm off the axis), so it falls with no control.
     env.reset(Some(3));
     env.inner_mut().set_state(&[0.0, 0.0], &[0.0, 0.0]).unwrap();
-    let fell = (0..1000).map(|_| env.step(&[0.0]).unwrap()).position(|s| s.terminated);
+    let fell = (0..1000)
+        .map(|_| env.step(&[0.0]).unwrap())
+        .position(|s| s.terminated);
     assert!(fell.is_some());
 }

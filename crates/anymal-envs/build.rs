@@ -48,7 +48,15 @@ fn fetch_from_wheel() -> PathBuf {
     let wheels = out.join("wheel");
     std::fs::create_dir_all(&wheels).expect("create the MuJoCo download folder");
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    run(Command::new(&python).args(["-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:"])
+    run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+        ])
         .arg(format!("mujoco=={VERSION}"))
         .arg("-d")
         .arg(&wheels));
@@ -58,16 +66,20 @@ fn fetch_from_wheel() -> PathBuf {
          data = zipfile.ZipFile(wheel).read('mujoco/libmujoco.so.{VERSION}')\n\
          open(sys.argv[2] + '.part', 'wb').write(data)\n"
     );
-    run(Command::new(&python).args(["-c", &extract]).arg(&wheels).arg(&library));
-    std::fs::rename(format!("{}.part", library.display()), &library).expect("move the MuJoCo library into place");
+    run(Command::new(&python)
+        .args(["-c", &extract])
+        .arg(&wheels)
+        .arg(&library));
+    std::fs::rename(format!("{}.part", library.display()), &library)
+        .expect("move the MuJoCo library into place");
     let _ = std::fs::remove_dir_all(&wheels);
     out
 }
 
 fn run(command: &mut Command) {
-    let status = command
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {command:?} to fetch MuJoCo {VERSION}: {e} (python3 with pip is needed)"));
+    let status = command.status().unwrap_or_else(|e| {
+        panic!("cannot run {command:?} to fetch MuJoCo {VERSION}: {e} (python3 with pip is needed)")
+    });
     assert!(
         status.success(),
         "{command:?} failed ({status}); MuJoCo {VERSION} comes from the PyPI wheel mujoco=={VERSION}, \

@@ -36,7 +36,9 @@ impl SafetensorsFile {
 
     pub fn get(&self, name: &str) -> (Vec<usize>, Vec<f32>) {
         let tensors = safetensors::SafeTensors::deserialize(&self.bytes).unwrap();
-        let view = tensors.tensor(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let view = tensors
+            .tensor(name)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         let values = view
             .data()
             .chunks_exact(4)
@@ -46,7 +48,12 @@ impl SafetensorsFile {
     }
 
     /// The tensor `name`, or its slice `index` along the first dimension.
-    pub fn tensor<const D: usize>(&self, name: &str, index: Option<usize>, device: &Device) -> Tensor<D> {
+    pub fn tensor<const D: usize>(
+        &self,
+        name: &str,
+        index: Option<usize>,
+        device: &Device,
+    ) -> Tensor<D> {
         let (mut shape, mut values) = self.get(name);
         if let Some(i) = index {
             let len = values.len() / shape[0];
@@ -59,13 +66,20 @@ impl SafetensorsFile {
 
 /// The values of a tensor.
 pub fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
-    tensor.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap()
 }
 
 /// Largest absolute difference between two value lists of equal length.
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "lengths differ");
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 /// Asserts that `actual` is within `tol` of `expected`, element by element.
@@ -77,10 +91,14 @@ pub fn assert_close(what: &str, actual: &[f32], expected: &[f32], tol: f32) {
 /// A tensor of uniform values in [-1, 1) from a fixed-seed generator, identical on every device.
 pub fn seeded<const D: usize>(shape: [usize; D], seed: u64, device: &Device) -> Tensor<D> {
     let n = shape.iter().product();
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let values: Vec<f32> = (0..n)
         .map(|_| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
         })
         .collect();

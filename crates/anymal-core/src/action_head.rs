@@ -51,15 +51,16 @@ impl ActionHead {
 
     /// Logits (categorical) or means (Gaussian), `[batch, num_actions]`.
     pub fn forward(&self, features: Tensor<2>) -> Tensor<2> {
-        self.linear
-            .forward(leaky_relu(features, LEAKY_RELU_SLOPE))
+        self.linear.forward(leaky_relu(features, LEAKY_RELU_SLOPE))
     }
 
     /// The distribution that `actions` (this head's output) parameterise.
     pub fn distribution(&self, actions: Tensor<2>) -> ActionDistribution {
         match &self.log_std {
             None => ActionDistribution::Categorical(Categorical::new(actions)),
-            Some(log_std) => ActionDistribution::Gaussian(DiagGaussian::new(actions, log_std.val())),
+            Some(log_std) => {
+                ActionDistribution::Gaussian(DiagGaussian::new(actions, log_std.val()))
+            }
         }
     }
 }

@@ -145,6 +145,7 @@ pub struct Anymal {
 
 /// How the student's heights differ from the noiseless ones the teacher sees.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // passed once per loss, never stored in bulk
 pub enum ExteroNoise {
     /// The student sees the noiseless heights.
     None,
@@ -184,7 +185,12 @@ impl Anymal {
     }
 
     /// The teacher's forward.
-    pub fn forward_teacher(&self, proprio: Tensor<2>, extero: Tensor<3>, privileged: Tensor<2>) -> crate::Result<TeacherOutput> {
+    pub fn forward_teacher(
+        &self,
+        proprio: Tensor<2>,
+        extero: Tensor<3>,
+        privileged: Tensor<2>,
+    ) -> crate::Result<TeacherOutput> {
         self.teacher.forward(proprio, extero, privileged)
     }
 
@@ -212,19 +218,25 @@ impl Anymal {
         hiddens: Option<Tensor<3>>,
         noise: ExteroNoise,
     ) -> crate::Result<Distillation> {
-        let teacher = self
-            .teacher
-            .valid()
-            .forward(proprio.clone(), extero.clone(), privileged.clone())?;
+        let teacher =
+            self.teacher
+                .valid()
+                .forward(proprio.clone(), extero.clone(), privileged.clone())?;
         let student_extero = match noise {
             ExteroNoise::None => extero.clone(),
             ExteroNoise::Uniform { strength } => {
-                let uniform = Tensor::random(extero.shape(), Distribution::Uniform(0.0, 1.0), &extero.device());
+                let uniform = Tensor::random(
+                    extero.shape(),
+                    Distribution::Uniform(0.0, 1.0),
+                    &extero.device(),
+                );
                 extero.clone() + uniform.mul_scalar(strength)
             }
             ExteroNoise::Observed(noisy) => noisy,
         };
-        let student = self.student.forward(proprio, student_extero, hiddens, true)?;
+        let student = self
+            .student
+            .forward(proprio, student_extero, hiddens, true)?;
         let reconstruction = student.reconstruction.clone().expect("asked for");
         let behaviour = mse(teacher.action.without_autodiff(), student.action.clone());
         let reconstruction_privileged = mse(reconstruction.privileged, privileged);

@@ -125,6 +125,7 @@ impl DiagGaussian {
 
 /// The distribution of a policy's actions: what [`crate::Teacher`] and [`crate::Student`] return.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // one per forward, never stored in bulk
 pub enum ActionDistribution {
     /// Discrete actions (the PyTorch package).
     Categorical(Categorical),

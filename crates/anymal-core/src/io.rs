@@ -63,7 +63,9 @@ pub fn save<M: SavedModel>(model: &M, path: impl AsRef<Path>) -> Result<()> {
     let written = model
         .save_into(&mut store)
         .map_err(|e| Error::file(path, format!("cannot write: {e}")))
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::file(path, format!("cannot write: {e}"))));
+        .and_then(|()| {
+            std::fs::rename(&tmp, path).map_err(|e| Error::file(path, format!("cannot write: {e}")))
+        });
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
@@ -75,15 +77,21 @@ pub fn load<M: SavedModel>(path: impl AsRef<Path>, device: &Device) -> Result<M>
     let path = path.as_ref();
     let reader = open(path)?;
     let metadata = reader.metadata();
-    let kind = metadata.get(KIND_KEY).map(String::as_str).unwrap_or("unknown");
+    let kind = metadata
+        .get(KIND_KEY)
+        .map(String::as_str)
+        .unwrap_or("unknown");
     if kind != M::KIND {
-        return Err(Error::file(path, format!("holds a {kind} model, not a {}", M::KIND)));
+        return Err(Error::file(
+            path,
+            format!("holds a {kind} model, not a {}", M::KIND),
+        ));
     }
     let json = metadata
         .get(CONFIG_KEY)
         .ok_or_else(|| Error::file(path, "has no configuration in its metadata"))?;
-    let config: M::Config =
-        serde_json::from_str(json).map_err(|e| Error::file(path, format!("invalid configuration: {e}")))?;
+    let config: M::Config = serde_json::from_str(json)
+        .map_err(|e| Error::file(path, format!("invalid configuration: {e}")))?;
     let model = M::from_config(&config, device)?;
     load_weights(model, path)
 }
@@ -120,7 +128,11 @@ pub(crate) fn check_same_parameters(
 ) -> std::result::Result<(), String> {
     for (name, shape) in model {
         match file.get(name) {
-            None => return Err(format!("parameter '{name}' (shape {shape:?}) is missing from the file")),
+            None => {
+                return Err(format!(
+                    "parameter '{name}' (shape {shape:?}) is missing from the file"
+                ));
+            }
             Some(found) if found != shape => {
                 return Err(format!(
                     "parameter '{name}' has shape {found:?} in the file but {shape:?} in the model"
@@ -131,7 +143,9 @@ pub(crate) fn check_same_parameters(
     }
     let known: std::collections::HashSet<&str> = model.iter().map(|(n, _)| n.as_str()).collect();
     match file.keys().find(|name| !known.contains(name.as_str())) {
-        Some(extra) => Err(format!("the file has parameter '{extra}' that the model lacks")),
+        Some(extra) => Err(format!(
+            "the file has parameter '{extra}' that the model lacks"
+        )),
         None => Ok(()),
     }
 }
@@ -140,7 +154,8 @@ fn open(path: &Path) -> Result<Reader> {
     if !path.is_file() {
         return Err(Error::file(path, "no such file"));
     }
-    Reader::from_file(path).map_err(|e| Error::file(path, format!("not a readable burnpack file: {e}")))
+    Reader::from_file(path)
+        .map_err(|e| Error::file(path, format!("not a readable burnpack file: {e}")))
 }
 
 pub(crate) fn temporary_path(path: &Path) -> PathBuf {
@@ -165,7 +180,9 @@ impl ModuleVisitor for ParamShapes {
     }
 
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        self.shapes
-            .push((self.path.join("."), param.lazy_shape().iter().copied().collect()));
+        self.shapes.push((
+            self.path.join("."),
+            param.lazy_shape().iter().copied().collect(),
+        ));
     }
 }

@@ -65,9 +65,8 @@ impl RunningStats {
         let weight = total.clone().recip().mul_scalar(n as f64); // n / (count + n)
         let delta = batch_mean - self.mean.val().detach();
         let mean = self.mean.val().detach() + delta.clone() * weight.clone();
-        let sum_sq_dev = self.sum_sq_dev.val().detach()
-            + batch_sq_dev
-            + delta.powi_scalar(2) * weight * count;
+        let sum_sq_dev =
+            self.sum_sq_dev.val().detach() + batch_sq_dev + delta.powi_scalar(2) * weight * count;
         self.count = self.count.clone().map(|_| total);
         self.mean = self.mean.clone().map(|_| mean);
         self.sum_sq_dev = self.sum_sq_dev.clone().map(|_| sum_sq_dev);
@@ -109,7 +108,13 @@ pub struct ObservationNormalizer {
 
 impl ObservationNormalizer {
     /// Empty statistics for the given widths.
-    pub fn new(proprio_dim: usize, extero_dim: usize, num_legs: usize, privileged_dim: usize, device: &Device) -> Self {
+    pub fn new(
+        proprio_dim: usize,
+        extero_dim: usize,
+        num_legs: usize,
+        privileged_dim: usize,
+        device: &Device,
+    ) -> Self {
         Self {
             proprio: RunningStatsConfig::new(proprio_dim).init(device),
             extero: RunningStatsConfig::new(num_legs * extero_dim).init(device),
@@ -125,7 +130,12 @@ impl ObservationNormalizer {
     }
 
     /// Normalises a batch of observations.
-    pub fn normalize(&self, proprio: Tensor<2>, extero: Tensor<3>, privileged: Tensor<2>) -> (Tensor<2>, Tensor<3>, Tensor<2>) {
+    pub fn normalize(
+        &self,
+        proprio: Tensor<2>,
+        extero: Tensor<3>,
+        privileged: Tensor<2>,
+    ) -> (Tensor<2>, Tensor<3>, Tensor<2>) {
         (
             self.proprio.normalize(proprio),
             self.normalize_extero(extero),

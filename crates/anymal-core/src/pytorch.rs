@@ -18,17 +18,47 @@ const KEY_RENAMES: [(&str, &str); 14] = [
     (r"(^|\.)to_logits\.net\.", "${1}trunk.layers."),
     (r"(^|\.)to_action_head\.\d+\.", "${1}action_head.linear."),
     (r"(^|\.)to_value_head\.\d+\.", "${1}value_head."),
-    (r"(^|\.)gru_cells\.(\d+)\.weight_ih$", "${1}belief_encoder.gru.cells.${2}.input.weight"),
-    (r"(^|\.)gru_cells\.(\d+)\.bias_ih$", "${1}belief_encoder.gru.cells.${2}.input.bias"),
-    (r"(^|\.)gru_cells\.(\d+)\.weight_hh$", "${1}belief_encoder.gru.cells.${2}.hidden.weight"),
-    (r"(^|\.)gru_cells\.(\d+)\.bias_hh$", "${1}belief_encoder.gru.cells.${2}.hidden.bias"),
-    (r"(^|\.)belief_state_encoder\.net\.", "${1}belief_encoder.state.layers."),
-    (r"(^|\.)to_latent_extero_attn_gate\.net\.", "${1}belief_encoder.gate.layers."),
-    (r"(^|\.)privileged_decoder\.net\.", "${1}belief_decoder.privileged.layers."),
-    (r"(^|\.)extero_decoder\.net\.", "${1}belief_decoder.extero.layers."),
-    (r"(^|\.)to_extero_attn_gate\.net\.", "${1}belief_decoder.extero_gate.layers."),
+    (
+        r"(^|\.)gru_cells\.(\d+)\.weight_ih$",
+        "${1}belief_encoder.gru.cells.${2}.input.weight",
+    ),
+    (
+        r"(^|\.)gru_cells\.(\d+)\.bias_ih$",
+        "${1}belief_encoder.gru.cells.${2}.input.bias",
+    ),
+    (
+        r"(^|\.)gru_cells\.(\d+)\.weight_hh$",
+        "${1}belief_encoder.gru.cells.${2}.hidden.weight",
+    ),
+    (
+        r"(^|\.)gru_cells\.(\d+)\.bias_hh$",
+        "${1}belief_encoder.gru.cells.${2}.hidden.bias",
+    ),
+    (
+        r"(^|\.)belief_state_encoder\.net\.",
+        "${1}belief_encoder.state.layers.",
+    ),
+    (
+        r"(^|\.)to_latent_extero_attn_gate\.net\.",
+        "${1}belief_encoder.gate.layers.",
+    ),
+    (
+        r"(^|\.)privileged_decoder\.net\.",
+        "${1}belief_decoder.privileged.layers.",
+    ),
+    (
+        r"(^|\.)extero_decoder\.net\.",
+        "${1}belief_decoder.extero.layers.",
+    ),
+    (
+        r"(^|\.)to_extero_attn_gate\.net\.",
+        "${1}belief_decoder.extero_gate.layers.",
+    ),
     (r"(^|\.)extero_encoder\.net\.", "${1}extero_encoder.layers."),
-    (r"(^|\.)privileged_encoder\.net\.", "${1}privileged_encoder.layers."),
+    (
+        r"(^|\.)privileged_encoder\.net\.",
+        "${1}privileged_encoder.layers.",
+    ),
 ];
 
 /// A model that PyTorch package weights can be imported into.
@@ -77,7 +107,11 @@ pub fn import_pytorch<M: PytorchImport>(mut model: M, path: impl AsRef<Path>) ->
     let renames = M::ANYMAL_PREFIX
         .map(|prefix| (format!("^{}", regex_escape(prefix)), String::new()))
         .into_iter()
-        .chain(KEY_RENAMES.iter().map(|(from, to)| (from.to_string(), to.to_string())));
+        .chain(
+            KEY_RENAMES
+                .iter()
+                .map(|(from, to)| (from.to_string(), to.to_string())),
+        );
     let is_safetensors = path.extension().is_some_and(|e| e == "safetensors");
     let applied = if is_safetensors {
         let mut store = SafetensorsStore::from_file(path)
@@ -95,7 +129,9 @@ pub fn import_pytorch<M: PytorchImport>(mut model: M, path: impl AsRef<Path>) ->
         }
         model.load_from(&mut store).map_err(|e| e.to_string())
     };
-    let applied = applied.map_err(|message| Error::file(path, format!("cannot import PyTorch weights: {message}")))?;
+    let applied = applied.map_err(|message| {
+        Error::file(path, format!("cannot import PyTorch weights: {message}"))
+    })?;
     // Parameters the package does not have keep their values; any other must be in the file.
     let missing: Vec<&str> = applied
         .missing
@@ -106,7 +142,11 @@ pub fn import_pytorch<M: PytorchImport>(mut model: M, path: impl AsRef<Path>) ->
     if !missing.is_empty() {
         return Err(Error::file(
             path,
-            format!("cannot import PyTorch weights: the file lacks {} parameter(s), first '{}'", missing.len(), missing[0]),
+            format!(
+                "cannot import PyTorch weights: the file lacks {} parameter(s), first '{}'",
+                missing.len(),
+                missing[0]
+            ),
         ));
     }
     Ok(model)

@@ -32,7 +32,10 @@ impl BatchShapes {
             && actual[1..].iter().zip(trailing).all(|(a, e)| a == e);
         if !matches {
             let expected = match self.batch {
-                Some(b) => format!("[{b}{}] (batch size {b} from the inputs before it)", join(trailing)),
+                Some(b) => format!(
+                    "[{b}{}] (batch size {b} from the inputs before it)",
+                    join(trailing)
+                ),
                 None => format!("[B{}]", join(trailing)),
             };
             return Err(Error::Shape {

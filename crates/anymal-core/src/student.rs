@@ -171,9 +171,18 @@ impl StudentConfig {
         check_hidden("mlp_hidden", &self.mlp_hidden, 1)?;
         for (name, widths) in [
             ("extero_encoder_hidden", &self.extero_encoder_hidden),
-            ("belief_state_encoder_hiddens", &self.belief_state_encoder_hiddens),
-            ("extero_gate_encoder_hiddens", &self.extero_gate_encoder_hiddens),
-            ("privileged_decoder_hiddens", &self.privileged_decoder_hiddens),
+            (
+                "belief_state_encoder_hiddens",
+                &self.belief_state_encoder_hiddens,
+            ),
+            (
+                "extero_gate_encoder_hiddens",
+                &self.extero_gate_encoder_hiddens,
+            ),
+            (
+                "privileged_decoder_hiddens",
+                &self.privileged_decoder_hiddens,
+            ),
             ("extero_decoder_hiddens", &self.extero_decoder_hiddens),
         ] {
             check_hidden(name, widths, 0)?;
@@ -192,7 +201,9 @@ impl StudentConfig {
     pub fn init(&self, device: &Device) -> crate::Result<Student> {
         self.validate()?;
         let hidden = self.gru_hidden_size;
-        let mlp = |hiddens: &[usize], output| MlpConfig::new(layer_dims(hidden, hiddens, output)).init(device);
+        let mlp = |hiddens: &[usize], output| {
+            MlpConfig::new(layer_dims(hidden, hiddens, output)).init(device)
+        };
         let features = *self.mlp_hidden.last().expect("validated");
         Ok(Student {
             extero_encoder: MlpConfig::new(layer_dims(
@@ -208,16 +219,28 @@ impl StudentConfig {
                     self.gru_num_layers,
                 )
                 .init(device),
-                gate: mlp(&self.extero_gate_encoder_hiddens, self.latent_extero_total()),
+                gate: mlp(
+                    &self.extero_gate_encoder_hiddens,
+                    self.latent_extero_total(),
+                ),
                 state: mlp(&self.belief_state_encoder_hiddens, self.belief_state_dim),
             },
             belief_decoder: BeliefDecoder {
                 privileged: mlp(&self.privileged_decoder_hiddens, self.privileged_dim),
-                extero: mlp(&self.extero_decoder_hiddens, self.num_legs * self.extero_dim),
-                extero_gate: mlp(&self.extero_gate_encoder_hiddens, self.num_legs * self.extero_dim),
+                extero: mlp(
+                    &self.extero_decoder_hiddens,
+                    self.num_legs * self.extero_dim,
+                ),
+                extero_gate: mlp(
+                    &self.extero_gate_encoder_hiddens,
+                    self.num_legs * self.extero_dim,
+                ),
             },
-            trunk: MlpConfig::new(trunk_dims(self.proprio_dim + self.belief_state_dim, &self.mlp_hidden))
-                .init(device),
+            trunk: MlpConfig::new(trunk_dims(
+                self.proprio_dim + self.belief_state_dim,
+                &self.mlp_hidden,
+            ))
+            .init(device),
             action_head: ActionHead::new(features, self.num_actions, &self.action_kind, device),
             config: self.clone(),
         })
@@ -244,10 +267,10 @@ impl Student {
         }
 
         let latent_extero = encode_legs(&self.extero_encoder, extero.clone(), batch);
-        let (gru_output, hiddens) = self
-            .belief_encoder
-            .gru
-            .forward(Tensor::cat(vec![proprio.clone(), latent_extero.clone()], 1), hiddens);
+        let (gru_output, hiddens) = self.belief_encoder.gru.forward(
+            Tensor::cat(vec![proprio.clone(), latent_extero.clone()], 1),
+            hiddens,
+        );
         let extero_gate = sigmoid(self.belief_encoder.gate.forward(gru_output.clone()));
         let belief = self.add_gated_extero(
             self.belief_encoder.state.forward(gru_output.clone()),
@@ -269,11 +292,17 @@ impl Student {
         let padding = self.config.belief_state_dim - gated_dim;
         match self.config.belief_layout {
             BeliefLayout::TeacherAligned => Tensor::cat(
-                vec![belief.clone().narrow(1, 0, gated_dim) + gated, belief.narrow(1, gated_dim, padding)],
+                vec![
+                    belief.clone().narrow(1, 0, gated_dim) + gated,
+                    belief.narrow(1, gated_dim, padding),
+                ],
                 1,
             ),
             BeliefLayout::Package => Tensor::cat(
-                vec![belief.clone().narrow(1, 0, padding), belief.narrow(1, padding, gated_dim) + gated],
+                vec![
+                    belief.clone().narrow(1, 0, padding),
+                    belief.narrow(1, padding, gated_dim) + gated,
+                ],
                 1,
             ),
         }
@@ -283,7 +312,8 @@ impl Student {
         let [batch, legs, dim] = extero.dims();
         let decoder = &self.belief_decoder;
         let gate = sigmoid(decoder.extero_gate.forward(gru_output.clone()));
-        let heights = decoder.extero.forward(gru_output.clone()) + gate * extero.reshape([batch, legs * dim]);
+        let heights =
+            decoder.extero.forward(gru_output.clone()) + gate * extero.reshape([batch, legs * dim]);
         Reconstruction {
             privileged: decoder.privileged.forward(gru_output),
             extero: heights.reshape([batch, legs, dim]),

@@ -97,7 +97,11 @@ impl TeacherConfig {
         check_positive(&widths)?;
         check_hidden("mlp_hidden", &self.mlp_hidden, 1)?;
         check_hidden("extero_encoder_hidden", &self.extero_encoder_hidden, 0)?;
-        check_hidden("privileged_encoder_hidden", &self.privileged_encoder_hidden, 0)
+        check_hidden(
+            "privileged_encoder_hidden",
+            &self.privileged_encoder_hidden,
+            0,
+        )
     }
 
     /// Width of the trunk's input: proprio + legs x extero latent + privileged latent.
@@ -122,7 +126,8 @@ impl TeacherConfig {
                 self.latent_privileged_dim,
             ))
             .init(device),
-            trunk: MlpConfig::new(trunk_dims(self.trunk_input_dim(), &self.mlp_hidden)).init(device),
+            trunk: MlpConfig::new(trunk_dims(self.trunk_input_dim(), &self.mlp_hidden))
+                .init(device),
             action_head: ActionHead::new(features, self.num_actions, &self.action_kind, device),
             value_head: LinearConfig::new(features, 1).init(device),
             config: self.clone(),
@@ -147,9 +152,10 @@ impl Teacher {
 
         let latent_extero = encode_legs(&self.extero_encoder, extero, batch);
         let latent_privileged = self.privileged_encoder.forward(privileged);
-        let features = self
-            .trunk
-            .forward(Tensor::cat(vec![proprio, latent_extero, latent_privileged], 1));
+        let features = self.trunk.forward(Tensor::cat(
+            vec![proprio, latent_extero, latent_privileged],
+            1,
+        ));
         let value = self
             .value_head
             .forward(leaky_relu(features.clone(), LEAKY_RELU_SLOPE))
@@ -189,7 +195,9 @@ pub(crate) fn layer_dims(input: usize, hidden: &[usize], output: usize) -> Vec<u
 
 /// `[input, hidden...]`: the trunk ends at its last hidden width (the heads follow).
 pub(crate) fn trunk_dims(input: usize, hidden: &[usize]) -> Vec<usize> {
-    std::iter::once(input).chain(hidden.iter().copied()).collect()
+    std::iter::once(input)
+        .chain(hidden.iter().copied())
+        .collect()
 }
 
 pub(crate) fn check_positive(widths: &[(&str, usize)]) -> crate::Result<()> {

@@ -2,8 +2,8 @@
 //! teacher-student code runs without a simulator.
 
 use rand::{Rng, SeedableRng};
-use rand_distr::StandardNormal;
 use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
 
 use crate::env::{Env, Info, ObservationSpace, Step, StructuredObs, check_action};
 use crate::error::Result;
@@ -30,7 +30,13 @@ impl MockEnv {
     }
 
     /// A mock env of the given widths.
-    pub fn with_dims(proprio_dim: usize, extero_dim: usize, num_legs: usize, privileged_dim: usize, num_actions: usize) -> Self {
+    pub fn with_dims(
+        proprio_dim: usize,
+        extero_dim: usize,
+        num_legs: usize,
+        privileged_dim: usize,
+        num_actions: usize,
+    ) -> Self {
         Self {
             proprio_dim,
             extero_dim,
@@ -50,7 +56,10 @@ impl MockEnv {
     }
 
     fn normal(&mut self, n: usize) -> Vec<f32> {
-        (&mut self.rng).sample_iter(StandardNormal).take(n).collect()
+        (&mut self.rng)
+            .sample_iter(StandardNormal)
+            .take(n)
+            .collect()
     }
 
     fn observe(&mut self) -> StructuredObs {

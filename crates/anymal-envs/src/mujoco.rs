@@ -54,10 +54,18 @@ impl MujocoSim {
     pub fn set_state(&mut self, qpos: &[f64], qvel: &[f64]) -> Result<()> {
         let (nq, nv) = (self.data.qpos().len(), self.data.qvel().len());
         if qpos.len() != nq {
-            return Err(EnvError::StateLength { what: "qpos", expected: nq, got: qpos.len() });
+            return Err(EnvError::StateLength {
+                what: "qpos",
+                expected: nq,
+                got: qpos.len(),
+            });
         }
         if qvel.len() != nv {
-            return Err(EnvError::StateLength { what: "qvel", expected: nv, got: qvel.len() });
+            return Err(EnvError::StateLength {
+                what: "qvel",
+                expected: nv,
+                got: qvel.len(),
+            });
         }
         self.data.qpos_mut().copy_from_slice(qpos);
         self.data.qvel_mut().copy_from_slice(qvel);
@@ -65,13 +73,18 @@ impl MujocoSim {
         Ok(())
     }
 
-    /// Sets the controls, steps `frame_skip` times, then `mj_rnePostConstraint` (Gymnasium's
-    /// `do_simulation`).
+    /// Sets the controls and steps `frame_skip` times. Gymnasium's `do_simulation` then calls
+    /// `mj_rnePostConstraint`; call [`Self::rne_post_constraint`] when the observation or the
+    /// reward reads what it computes (body accelerations and contact forces: `cacc`, `cfrc_*`).
     pub fn do_simulation(&mut self, ctrl: &[f64], frame_skip: usize) {
         self.data.ctrl_mut().copy_from_slice(ctrl);
         for _ in 0..frame_skip {
             self.data.step();
         }
+    }
+
+    /// `mj_rnePostConstraint`: body accelerations and interaction forces after the constraints.
+    pub fn rne_post_constraint(&mut self) {
         self.data.rne_post_constraint();
     }
 

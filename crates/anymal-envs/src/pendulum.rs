@@ -1,7 +1,8 @@
 //! MuJoCo InvertedPendulum, step for step as Gymnasium's `InvertedPendulum-v4` and `-v5`.
 //!
 //! Observation `[cart x, pole angle, cart velocity, pole angular velocity]`; action the motor
-//! command, sent as is (MuJoCo clamps it to [-3, 3]); two `mj_step`s of 0.02 s per step;
+//! command, sent as is (MuJoCo clamps it to [-3, 3]; NaN or infinite actions are refused with an
+//! error, where MuJoCo would zero the controls with a warning); two `mj_step`s of 0.02 s per step;
 //! terminated when an observation is not finite or `|angle| > 0.2`. Reward 1 every step in v4;
 //! in v5, 0 on the terminating step. [`make_inverted_pendulum`] adds the 1000-step time limit
 //! that `gymnasium.make` adds.
@@ -52,7 +53,8 @@ pub fn make_inverted_pendulum(version: PendulumVersion) -> TimeLimit<InvertedPen
 impl InvertedPendulum {
     /// The pendulum with the bundled model.
     pub fn new(version: PendulumVersion) -> Self {
-        let sim = MujocoSim::from_xml_string(INVERTED_PENDULUM_XML).expect("the bundled model compiles");
+        let sim =
+            MujocoSim::from_xml_string(INVERTED_PENDULUM_XML).expect("the bundled model compiles");
         Self::with_sim(sim, version)
     }
 
@@ -108,7 +110,9 @@ impl Env for InvertedPendulum {
         }
         self.sim.reset();
         let mut noise = |n: usize| -> Vec<f64> {
-            (0..n).map(|_| self.rng.random_range(-RESET_NOISE..RESET_NOISE)).collect()
+            (0..n)
+                .map(|_| self.rng.random_range(-RESET_NOISE..RESET_NOISE))
+                .collect()
         };
         let (qpos, qvel) = (noise(2), noise(2));
         self.set_state(&qpos, &qvel).expect("sizes match the model");
@@ -120,6 +124,8 @@ impl Env for InvertedPendulum {
             return Err(EnvError::ResetNeeded);
         }
         check_action(action, 1)?;
+        // Gymnasium also calls mj_rnePostConstraint here; it only computes accelerations and
+        // contact forces, which this observation and reward never read, so it is skipped.
         self.sim.do_simulation(action, FRAME_SKIP);
         let obs = self.observation();
         let terminated = obs.iter().any(|v| !v.is_finite()) || obs[1].abs() > MAX_ANGLE;
@@ -128,16 +134,12 @@ impl Env for InvertedPendulum {
             PendulumVersion::V5 if terminated => 0.0,
             PendulumVersion::V5 => 1.0,
         };
-        let info = Info {
-            values: vec![("reward_survive", reward)],
-            ..Info::default()
-        };
         Ok(Step {
             obs,
             reward,
             terminated,
             truncated: false,
-            info,
+            info: Info::default(),
         })
     }
 

@@ -20,9 +20,20 @@ pub struct Pid {
 impl Pid {
     /// A PID controller for observations of `kp.len()` entries, stepped every `dt` seconds.
     pub fn new(kp: Vec<f64>, ki: Vec<f64>, kd: Vec<f64>, dt: f64) -> Self {
-        assert!(kp.len() == ki.len() && kp.len() == kd.len(), "PID gains of different lengths");
+        assert!(
+            kp.len() == ki.len() && kp.len() == kd.len(),
+            "PID gains of different lengths"
+        );
         let n = kp.len();
-        Self { kp, ki, kd, target: vec![0.0; n], dt, integral: vec![0.0; n], previous_error: None }
+        Self {
+            kp,
+            ki,
+            kd,
+            target: vec![0.0; n],
+            dt,
+            integral: vec![0.0; n],
+            previous_error: None,
+        }
     }
 
     /// Linear state feedback `a = Kp . (target - obs)`.
@@ -39,14 +50,21 @@ impl Pid {
 
     /// The action for observation `obs`.
     pub fn act(&mut self, obs: &[f64]) -> f64 {
-        assert_eq!(obs.len(), self.kp.len(), "PID: observation of {} entries, gains of {}", obs.len(), self.kp.len());
+        assert_eq!(
+            obs.len(),
+            self.kp.len(),
+            "PID: observation of {} entries, gains of {}",
+            obs.len(),
+            self.kp.len()
+        );
         let error: Vec<f64> = self.target.iter().zip(obs).map(|(t, o)| t - o).collect();
         let previous = self.previous_error.as_ref().unwrap_or(&error);
         let mut action = 0.0;
         for i in 0..error.len() {
             self.integral[i] += error[i] * self.dt;
             let derivative = (error[i] - previous[i]) / self.dt;
-            action += self.kp[i] * error[i] + self.ki[i] * self.integral[i] + self.kd[i] * derivative;
+            action +=
+                self.kp[i] * error[i] + self.ki[i] * self.integral[i] + self.kd[i] * derivative;
         }
         self.previous_error = Some(error);
         action

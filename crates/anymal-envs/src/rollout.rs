@@ -51,7 +51,12 @@ pub fn rollout<E: Env>(
         truncated: false,
     };
     for _ in 0..max_steps {
-        let action = policy(episode.observations.last().expect("at least the reset observation"));
+        let action = policy(
+            episode
+                .observations
+                .last()
+                .expect("at least the reset observation"),
+        );
         let step = env.step(&action)?;
         episode.actions.push(action);
         episode.rewards.push(step.reward);

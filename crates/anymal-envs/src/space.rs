@@ -15,7 +15,11 @@ pub struct BoxSpace {
 impl BoxSpace {
     /// A box with the given bounds (of equal length).
     pub fn new(low: Vec<f64>, high: Vec<f64>) -> Self {
-        assert_eq!(low.len(), high.len(), "BoxSpace bounds of different lengths");
+        assert_eq!(
+            low.len(),
+            high.len(),
+            "BoxSpace bounds of different lengths"
+        );
         Self { low, high }
     }
 
@@ -36,12 +40,20 @@ impl BoxSpace {
 
     /// Whether `x` has the right length and lies inside the bounds.
     pub fn contains(&self, x: &[f64]) -> bool {
-        x.len() == self.dim() && x.iter().zip(&self.low).zip(&self.high).all(|((v, l), h)| l <= v && v <= h)
+        x.len() == self.dim()
+            && x.iter()
+                .zip(&self.low)
+                .zip(&self.high)
+                .all(|((v, l), h)| l <= v && v <= h)
     }
 
     /// `x` clipped into the box.
     pub fn clip(&self, x: &[f64]) -> Vec<f64> {
-        x.iter().zip(&self.low).zip(&self.high).map(|((v, l), h)| v.clamp(*l, *h)).collect()
+        x.iter()
+            .zip(&self.low)
+            .zip(&self.high)
+            .map(|((v, l), h)| v.clamp(*l, *h))
+            .collect()
     }
 
     /// A uniform sample where both bounds are finite, `bound -/+ Exp(1)` where one is, a

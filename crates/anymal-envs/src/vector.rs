@@ -48,7 +48,12 @@ impl<E: Env> VectorEnv<E> {
                 .expect("start worker threads")
         });
         let action_dim = envs[0].action_space().dim();
-        Ok(Self { envs, pool, action_dim, started: false })
+        Ok(Self {
+            envs,
+            pool,
+            action_dim,
+            started: false,
+        })
     }
 
     /// Number of copies.
@@ -80,14 +85,23 @@ impl<E: Env> VectorEnv<E> {
         }
         let expected = self.envs.len() * self.action_dim;
         if actions.len() != expected {
-            return Err(EnvError::ActionLength { expected, got: actions.len() });
+            return Err(EnvError::ActionLength {
+                expected,
+                got: actions.len(),
+            });
         }
         let dim = self.action_dim;
         let results = self.run(|i, env| {
             let step = env.step(&actions[i * dim..(i + 1) * dim])?;
             Ok(if step.done() {
                 let (reset_obs, _) = env.reset(None);
-                (Step { obs: reset_obs, ..step.clone() }, Some(step.obs))
+                (
+                    Step {
+                        obs: reset_obs,
+                        ..step.clone()
+                    },
+                    Some(step.obs),
+                )
             } else {
                 (step, None)
             })
@@ -116,7 +130,12 @@ impl<E: Env> VectorEnv<E> {
     /// Applies `f(index, env)` to every copy, in parallel when there are worker threads.
     fn run<T: Send>(&mut self, f: impl Fn(usize, &mut E) -> T + Sync) -> Vec<T> {
         match &self.pool {
-            None => self.envs.iter_mut().enumerate().map(|(i, env)| f(i, env)).collect(),
+            None => self
+                .envs
+                .iter_mut()
+                .enumerate()
+                .map(|(i, env)| f(i, env))
+                .collect(),
             Some(pool) => {
                 let envs = &mut self.envs;
                 let chunk = envs.len().div_ceil(pool.current_num_threads());

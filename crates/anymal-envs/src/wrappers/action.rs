@@ -53,9 +53,12 @@ impl<E: Env> RescaleAction<E> {
     /// Wraps `env`, whose action box must be bounded, so that it takes actions in `[min, max]`.
     pub fn new(env: E, min: f64, max: f64) -> Result<Self> {
         let to = env.action_space();
-        if !(min < max) || to.low.iter().chain(&to.high).any(|b| !b.is_finite()) {
+        if !(min.is_finite() && max.is_finite())
+            || min >= max
+            || to.low.iter().chain(&to.high).any(|b| !b.is_finite())
+        {
             return Err(EnvError::Parameter(format!(
-                "RescaleAction needs min < max (got {min}, {max}) and a bounded action space (got {to:?})"
+                "RescaleAction needs finite min < max (got {min}, {max}) and a bounded action space (got {to:?})"
             )));
         }
         let from = BoxSpace::uniform(to.dim(), min, max);

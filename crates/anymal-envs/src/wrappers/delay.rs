@@ -26,7 +26,12 @@ impl<E: Env<Obs = Vec<f64>>> Delay<E> {
             )));
         }
         let action = vec![0.0; env.action_space().dim()];
-        Ok(Self { env, alpha, action, observation: Vec::new() })
+        Ok(Self {
+            env,
+            alpha,
+            action,
+            observation: Vec::new(),
+        })
     }
 
     /// The filter coefficient.

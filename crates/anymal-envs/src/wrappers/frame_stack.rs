@@ -16,7 +16,11 @@ impl<E: Env<Obs = Vec<f64>>> FrameStack<E> {
     /// Stacks the last `n` (at least 1) observations of `env`.
     pub fn new(env: E, n: usize) -> Self {
         assert!(n >= 1, "FrameStack needs at least one frame");
-        Self { env, frames: VecDeque::with_capacity(n), n }
+        Self {
+            env,
+            frames: VecDeque::with_capacity(n),
+            n,
+        }
     }
 
     fn stacked(&self) -> Vec<f64> {
@@ -38,12 +42,18 @@ impl<E: Env<Obs = Vec<f64>>> Env for FrameStack<E> {
         let step = self.env.step(action)?;
         self.frames.pop_front();
         self.frames.push_back(step.obs);
-        Ok(Step { obs: self.stacked(), ..step })
+        Ok(Step {
+            obs: self.stacked(),
+            ..step
+        })
     }
 
     fn observation_space(&self) -> ObservationSpace {
         match self.env.observation_space() {
-            ObservationSpace::Box(space) => ObservationSpace::Box(BoxSpace::new(space.low.repeat(self.n), space.high.repeat(self.n))),
+            ObservationSpace::Box(space) => ObservationSpace::Box(BoxSpace::new(
+                space.low.repeat(self.n),
+                space.high.repeat(self.n),
+            )),
             structured => structured,
         }
     }

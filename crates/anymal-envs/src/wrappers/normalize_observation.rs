@@ -20,7 +20,11 @@ pub struct RunningMeanStd {
 impl RunningMeanStd {
     /// Statistics of `dim` features before any sample.
     pub fn new(dim: usize) -> Self {
-        Self { mean: vec![0.0; dim], var: vec![1.0; dim], count: 1e-4 }
+        Self {
+            mean: vec![0.0; dim],
+            var: vec![1.0; dim],
+            count: 1e-4,
+        }
     }
 
     /// Adds one sample.
@@ -58,9 +62,15 @@ impl<E: Env<Obs = Vec<f64>>> NormalizeObservation<E> {
     pub fn new(env: E) -> Self {
         let dim = match env.observation_space() {
             crate::env::ObservationSpace::Box(space) => space.dim(),
-            crate::env::ObservationSpace::Structured { .. } => panic!("NormalizeObservation needs flat observations"),
+            crate::env::ObservationSpace::Structured { .. } => {
+                panic!("NormalizeObservation needs flat observations")
+            }
         };
-        Self { env, stats: RunningMeanStd::new(dim), update: true }
+        Self {
+            env,
+            stats: RunningMeanStd::new(dim),
+            update: true,
+        }
     }
 
     /// Whether new observations update the statistics (turn off to evaluate).
@@ -82,15 +92,17 @@ impl<E: Env<Obs = Vec<f64>>> NormalizeObservation<E> {
     pub fn save_stats(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
         let json = serde_json::to_string(&self.stats).expect("statistics serialise");
-        std::fs::write(path, json).map_err(|e| EnvError::Parameter(format!("{}: {e}", path.display())))
+        std::fs::write(path, json)
+            .map_err(|e| EnvError::Parameter(format!("{}: {e}", path.display())))
     }
 
     /// Reads statistics written by [`Self::save_stats`].
     pub fn load_stats(&mut self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| EnvError::Parameter(format!("{}: {e}", path.display())))?;
-        let stats: RunningMeanStd =
-            serde_json::from_str(&text).map_err(|e| EnvError::Parameter(format!("{}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| EnvError::Parameter(format!("{}: {e}", path.display())))?;
+        let stats: RunningMeanStd = serde_json::from_str(&text)
+            .map_err(|e| EnvError::Parameter(format!("{}: {e}", path.display())))?;
         if stats.mean.len() != self.stats.mean.len() {
             return Err(EnvError::Parameter(format!(
                 "{}: statistics of {} features, the observations have {}",

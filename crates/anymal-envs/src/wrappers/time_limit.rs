@@ -11,7 +11,11 @@ pub struct TimeLimit<E> {
 impl<E: Env> TimeLimit<E> {
     /// Wraps `env` with a limit of `max_steps` steps per episode.
     pub fn new(env: E, max_steps: usize) -> Self {
-        Self { env, max_steps, elapsed: 0 }
+        Self {
+            env,
+            max_steps,
+            elapsed: 0,
+        }
     }
 
     /// The wrapped environment.
