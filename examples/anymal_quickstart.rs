@@ -81,7 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?;
         if step % 5 == 0 || step == 19 {
             println!(
-                "step {step:2}: loss {:.4} (behaviour {:.4}, privileged {:.4}, heights {:.4})",
+                "step {step:2}: loss {:.4} (behaviour {:.2e}, privileged {:.4}, heights {:.4})",
                 out.loss.clone().into_scalar::<f32>(),
                 out.behaviour.into_scalar::<f32>(),
                 out.reconstruction_privileged.into_scalar::<f32>(),
