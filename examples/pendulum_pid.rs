@@ -25,32 +25,32 @@ struct Args {
     #[arg(long, default_value = "pendulum_pid.png")]
     plot: String,
     /// Proportional gains on [position, angle, velocity, angular velocity] (error = -observation).
-    #[arg(
-        long,
-        num_args = 4,
-        value_delimiter = ',',
-        default_value = "-1,-10,-0.5,-1",
-        allow_hyphen_values = true
-    )]
-    kp: Vec<f64>,
+    #[arg(long, value_parser = gains, default_value = "-1,-10,-0.5,-1", allow_hyphen_values = true)]
+    kp: Gains,
     /// Derivative gains.
-    #[arg(
-        long,
-        num_args = 4,
-        value_delimiter = ',',
-        default_value = "0,0,0,0",
-        allow_hyphen_values = true
-    )]
-    kd: Vec<f64>,
+    #[arg(long, value_parser = gains, default_value = "0,0,0,0", allow_hyphen_values = true)]
+    kd: Gains,
     /// Integral gains.
-    #[arg(
-        long,
-        num_args = 4,
-        value_delimiter = ',',
-        default_value = "0,0,0,0",
-        allow_hyphen_values = true
-    )]
-    ki: Vec<f64>,
+    #[arg(long, value_parser = gains, default_value = "0,0,0,0", allow_hyphen_values = true)]
+    ki: Gains,
+}
+
+/// One gain per observation entry (an alias, so that clap parses it as one value).
+type Gains = Vec<f64>;
+
+/// Four comma-separated gains, one per observation entry.
+fn gains(text: &str) -> Result<Vec<f64>, String> {
+    let values: Vec<f64> = text
+        .split(',')
+        .map(|v| v.trim().parse::<f64>().map_err(|e| format!("'{v}': {e}")))
+        .collect::<Result<_, _>>()?;
+    if values.len() != OBSERVATION_NAMES.len() {
+        return Err(format!(
+            "expected 4 comma-separated gains, got {}",
+            values.len()
+        ));
+    }
+    Ok(values)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

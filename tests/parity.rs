@@ -44,30 +44,14 @@ fn check_anymal(anymal: &Anymal, device: &Device, what: &str) {
             .forward_student(proprio(t), extero(t), hiddens, true)
             .unwrap();
         let recon = out.reconstruction.unwrap();
-        assert_close(
-            &format!("{what} student logits t{t}"),
-            &values(out.action),
-            &io.get(&format!("student_logits_t{t}")).1,
-            TOL,
-        );
-        assert_close(
-            &format!("{what} hiddens t{t}"),
-            &values(out.hiddens.clone()),
-            &io.get(&format!("student_hiddens_t{t}")).1,
-            TOL,
-        );
-        assert_close(
-            &format!("{what} recon privileged t{t}"),
-            &values(recon.privileged),
-            &io.get(&format!("recon_privileged_t{t}")).1,
-            TOL,
-        );
-        assert_close(
-            &format!("{what} recon extero t{t}"),
-            &values(recon.extero),
-            &io.get(&format!("recon_extero_t{t}")).1,
-            TOL,
-        );
+        let check = |name: &str, actual: Vec<f32>| {
+            let key = format!("{name}_t{t}");
+            assert_close(&format!("{what} {key}"), &actual, &io.get(&key).1, TOL);
+        };
+        check("student_logits", values(out.action));
+        check("student_hiddens", values(out.hiddens.clone()));
+        check("recon_privileged", values(recon.privileged));
+        check("recon_extero", values(recon.extero));
         hiddens = Some(out.hiddens);
     }
 
