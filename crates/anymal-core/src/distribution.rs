@@ -6,7 +6,9 @@
 //! a float in a `[batch, 1]` tensor.
 
 use burn::tensor::activation::log_softmax;
-use burn::tensor::{Distribution, Tensor};
+use burn::tensor::{Distribution, Tensor, TensorData};
+use rand::Rng;
+use rand_distr::StandardNormal;
 
 const LOG_SQRT_2PI: f64 = 0.918_938_533_204_672_7;
 
@@ -31,11 +33,15 @@ impl Categorical {
 
     /// One sampled index per row, `[batch, 1]`, by the Gumbel-max trick (device RNG).
     pub fn sample(&self) -> Tensor<2> {
-        let uniform = Tensor::random(
+        self.sample_from_uniform(Tensor::random(
             self.log_probs.shape(),
             Distribution::Uniform(f32::MIN_POSITIVE as f64, 1.0),
             &self.log_probs.device(),
-        );
+        ))
+    }
+
+    /// One index per row from uniform draws in (0, 1], one per logit (Gumbel-max).
+    pub fn sample_from_uniform(&self, uniform: Tensor<2>) -> Tensor<2> {
         let gumbel = uniform.log().neg().log().neg();
         (self.log_probs.clone() + gumbel).argmax(1).float()
     }
@@ -91,11 +97,15 @@ impl DiagGaussian {
 
     /// One sample per row (device RNG).
     pub fn sample(&self) -> Tensor<2> {
-        let noise = Tensor::random(
+        self.sample_from_normal(Tensor::random(
             self.mean.shape(),
             Distribution::Normal(0.0, 1.0),
             &self.mean.device(),
-        );
+        ))
+    }
+
+    /// `mean + std * noise` for standard-normal `noise` `[batch, action_dim]`.
+    pub fn sample_from_normal(&self, noise: Tensor<2>) -> Tensor<2> {
         self.mean.clone() + noise * self.std()
     }
 
@@ -139,6 +149,29 @@ impl ActionDistribution {
         match self {
             Self::Categorical(d) => d.sample(),
             Self::Gaussian(d) => d.sample(),
+        }
+    }
+
+    /// One sampled action per row, drawing the noise from `rng` on the host: a run seeded on the
+    /// host is reproducible on any device, and its RNG state can be checkpointed.
+    pub fn sample_with_rng(&self, rng: &mut impl Rng) -> Tensor<2> {
+        match self {
+            Self::Categorical(d) => {
+                let shape = d.log_probs.shape();
+                let uniform: Vec<f32> = (0..shape.num_elements())
+                    .map(|_| 1.0 - rng.random::<f32>())
+                    .collect();
+                let uniform = TensorData::new(uniform, shape);
+                d.sample_from_uniform(Tensor::from_data(uniform, &d.log_probs.device()))
+            }
+            Self::Gaussian(d) => {
+                let shape = d.mean.shape();
+                let noise: Vec<f32> = (0..shape.num_elements())
+                    .map(|_| rng.sample(StandardNormal))
+                    .collect();
+                let noise = TensorData::new(noise, shape);
+                d.sample_from_normal(Tensor::from_data(noise, &d.mean.device()))
+            }
         }
     }
 

@@ -10,8 +10,9 @@ use burn::config::Config;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::store::burn_pack::Reader;
 use burn::store::{BurnpackStore, ModuleSnapshot};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Bytes, Device, Tensor};
 
+use crate::actor_critic::{MlpActorCritic, MlpActorCriticConfig};
 use crate::anymal::{Anymal, AnymalConfig};
 use crate::error::{Error, Result};
 use crate::student::{Student, StudentConfig};
@@ -49,69 +50,112 @@ macro_rules! saved_model {
 saved_model!(Teacher, TeacherConfig, "teacher");
 saved_model!(Student, StudentConfig, "student");
 saved_model!(Anymal, AnymalConfig, "anymal");
+saved_model!(MlpActorCritic, MlpActorCriticConfig, "mlp_actor_critic");
 
 /// Writes `model` and its configuration to `path` (atomically: temporary file, then rename).
 pub fn save<M: SavedModel>(model: &M, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let config = serde_json::to_string(model.saved_config()).map_err(|e| Error::file(path, e))?;
-    let tmp = temporary_path(path);
-    let mut store = BurnpackStore::from_file(&tmp)
-        .auto_extension(false)
-        .overwrite(true)
-        .metadata(KIND_KEY, M::KIND)
-        .metadata(CONFIG_KEY, config);
-    let written = model
-        .save_into(&mut store)
-        .map_err(|e| Error::file(path, format!("cannot write: {e}")))
-        .and_then(|()| {
-            std::fs::rename(&tmp, path).map_err(|e| Error::file(path, format!("cannot write: {e}")))
-        });
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
+    let bytes = to_bytes(model).map_err(|e| Error::file(path, e))?;
+    write_atomically(path, &bytes)
 }
 
 /// Rebuilds a model saved by [`save`] on `device`.
 pub fn load<M: SavedModel>(path: impl AsRef<Path>, device: &Device) -> Result<M> {
     let path = path.as_ref();
-    let reader = open(path)?;
+    from_bytes(read(path)?, device).map_err(|e| Error::file(path, e))
+}
+
+/// `model` and its configuration in the bytes [`save`] writes.
+pub fn to_bytes<M: SavedModel>(model: &M) -> std::result::Result<Vec<u8>, String> {
+    let config = serde_json::to_string(model.saved_config()).map_err(|e| e.to_string())?;
+    let mut store = BurnpackStore::from_bytes(None)
+        .metadata(KIND_KEY, M::KIND)
+        .metadata(CONFIG_KEY, config);
+    model
+        .save_into(&mut store)
+        .map_err(|e| format!("cannot write: {e}"))?;
+    let bytes = store
+        .get_bytes()
+        .map_err(|e| format!("cannot write: {e}"))?;
+    Ok(bytes.to_vec())
+}
+
+/// Rebuilds on `device` a model from the bytes of [`to_bytes`]; the error says what is wrong.
+pub fn from_bytes<M: SavedModel>(
+    bytes: Vec<u8>,
+    device: &Device,
+) -> std::result::Result<M, String> {
+    let bytes = Bytes::from_bytes_vec(bytes);
+    let reader = Reader::from_bytes(bytes.clone())
+        .map_err(|e| format!("not a readable burnpack file: {e}"))?;
     let metadata = reader.metadata();
     let kind = metadata
         .get(KIND_KEY)
         .map(String::as_str)
         .unwrap_or("unknown");
     if kind != M::KIND {
-        return Err(Error::file(
-            path,
-            format!("holds a {kind} model, not a {}", M::KIND),
-        ));
+        return Err(format!("holds a {kind} model, not a {}", M::KIND));
     }
     let json = metadata
         .get(CONFIG_KEY)
-        .ok_or_else(|| Error::file(path, "has no configuration in its metadata"))?;
-    let config: M::Config = serde_json::from_str(json)
-        .map_err(|e| Error::file(path, format!("invalid configuration: {e}")))?;
-    let model = M::from_config(&config, device)?;
-    load_weights(model, path)
+        .ok_or("has no configuration in its metadata")?;
+    let config: M::Config =
+        serde_json::from_str(json).map_err(|e| format!("invalid configuration: {e}"))?;
+    let model = M::from_config(&config, device).map_err(|e| e.to_string())?;
+    apply_weights(model, reader, BurnpackStore::from_bytes(Some(bytes)))
 }
 
 /// Loads the weights of `path` into `model`, which must have the same parameters and shapes;
 /// otherwise the error names the first parameter that differs.
-pub fn load_weights<M: Module>(mut model: M, path: impl AsRef<Path>) -> Result<M> {
+pub fn load_weights<M: Module>(model: M, path: impl AsRef<Path>) -> Result<M> {
     let path = path.as_ref();
-    let in_file: BTreeMap<String, Vec<usize>> = open(path)?
+    let bytes = Bytes::from_bytes_vec(read(path)?);
+    let reader = Reader::from_bytes(bytes.clone())
+        .map_err(|e| Error::file(path, format!("not a readable burnpack file: {e}")))?;
+    apply_weights(model, reader, BurnpackStore::from_bytes(Some(bytes)))
+        .map_err(|e| Error::file(path, e))
+}
+
+fn apply_weights<M: Module>(
+    mut model: M,
+    reader: Reader,
+    mut store: BurnpackStore,
+) -> std::result::Result<M, String> {
+    let in_file: BTreeMap<String, Vec<usize>> = reader
         .into_tensors()
-        .map_err(|e| Error::file(path, e))?
+        .map_err(|e| e.to_string())?
         .into_iter()
         .map(|t| (t.name.clone(), t.shape.iter().copied().collect()))
         .collect();
-    check_same_parameters(&param_shapes(&model), &in_file).map_err(|m| Error::file(path, m))?;
-    let mut store = BurnpackStore::from_file(path).auto_extension(false);
+    check_same_parameters(&param_shapes(&model), &in_file)?;
     model
         .load_from(&mut store)
-        .map_err(|e| Error::file(path, format!("cannot load: {e}")))?;
+        .map_err(|e| format!("cannot load: {e}"))?;
     Ok(model)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, synced, then renamed:
+/// a crash at any point leaves either the old file or the new one, never half of one.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let tmp = temporary_path(path);
+    let written = std::fs::File::create(&tmp)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&tmp, path));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::file(path, format!("cannot write: {e}"))
+    })
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    if !path.is_file() {
+        return Err(Error::file(path, "no such file"));
+    }
+    std::fs::read(path).map_err(|e| Error::file(path, format!("cannot read: {e}")))
 }
 
 /// Every parameter of `model` with its shape, in visiting order.
@@ -150,15 +194,7 @@ pub(crate) fn check_same_parameters(
     }
 }
 
-fn open(path: &Path) -> Result<Reader> {
-    if !path.is_file() {
-        return Err(Error::file(path, "no such file"));
-    }
-    Reader::from_file(path)
-        .map_err(|e| Error::file(path, format!("not a readable burnpack file: {e}")))
-}
-
-pub(crate) fn temporary_path(path: &Path) -> PathBuf {
+fn temporary_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".tmp-{}", std::process::id()));
     path.with_file_name(name)

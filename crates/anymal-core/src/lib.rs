@@ -5,11 +5,13 @@
 //! ([`gru`]), the privileged [`Teacher`], the recurrent [`Student`] with its belief encoder and
 //! decoder, [`Anymal`] holding both with the distillation loss, action distributions
 //! ([`distribution`]), running observation normalisation ([`normalization`]), saving and
-//! loading ([`io`]) and importing the PyTorch package's weights ([`pytorch`]).
+//! loading ([`io`]), importing the PyTorch package's weights ([`pytorch`]), and
+//! Stable-Baselines3's `MlpPolicy` ([`MlpActorCritic`]) for flat observations.
 //!
 //! No environment or training-loop code lives here.
 
 pub mod action_head;
+pub mod actor_critic;
 pub mod anymal;
 pub mod device;
 pub mod distribution;
@@ -24,6 +26,7 @@ pub mod student;
 pub mod teacher;
 
 pub use action_head::{ActionHead, ActionKind};
+pub use actor_critic::{Activation, MlpActorCritic, MlpActorCriticConfig};
 pub use anymal::{Anymal, AnymalConfig, Distillation, ExteroNoise};
 pub use device::{describe_device, parse_device};
 pub use distribution::{ActionDistribution, Categorical, DiagGaussian};

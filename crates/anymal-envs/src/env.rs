@@ -78,6 +78,42 @@ pub struct StructuredObs {
     pub privileged: Vec<f32>,
 }
 
+/// An observation that a network reads as one flat `f32` row.
+pub trait FlatObservation {
+    /// Appends the observation to `out`.
+    fn write_flat(&self, out: &mut Vec<f32>);
+}
+
+impl FlatObservation for Vec<f64> {
+    fn write_flat(&self, out: &mut Vec<f32>) {
+        out.extend(self.iter().map(|&x| x as f32));
+    }
+}
+
+/// Proprio, then extero, then privileged, the order [`ObservationSpace::flat_dim`] counts.
+impl FlatObservation for StructuredObs {
+    fn write_flat(&self, out: &mut Vec<f32>) {
+        out.extend_from_slice(&self.proprio);
+        out.extend_from_slice(&self.extero);
+        out.extend_from_slice(&self.privileged);
+    }
+}
+
+impl ObservationSpace {
+    /// Width of the flat row [`FlatObservation::write_flat`] writes.
+    pub fn flat_dim(&self) -> usize {
+        match self {
+            Self::Box(space) => space.dim(),
+            Self::Structured {
+                proprio_dim,
+                extero_dim,
+                num_legs,
+                privileged_dim,
+            } => proprio_dim + extero_dim * num_legs + privileged_dim,
+        }
+    }
+}
+
 /// An environment. Actions are real vectors; observations are `Self::Obs`.
 pub trait Env: Send {
     /// The observation type: `Vec<f64>` for flat observations, [`StructuredObs`] for robots.
@@ -97,6 +133,28 @@ pub trait Env: Send {
 
     /// Seconds of simulated time per step.
     fn dt(&self) -> f64;
+}
+
+/// An environment chosen at run time, e.g. a wrapper stack built from command-line options.
+pub type BoxedEnv<O = Vec<f64>> = Box<dyn Env<Obs = O>>;
+
+impl<E: Env + ?Sized> Env for Box<E> {
+    type Obs = E::Obs;
+    fn reset(&mut self, seed: Option<u64>) -> (Self::Obs, Info) {
+        (**self).reset(seed)
+    }
+    fn step(&mut self, action: &[f64]) -> Result<Step<Self::Obs>> {
+        (**self).step(action)
+    }
+    fn observation_space(&self) -> ObservationSpace {
+        (**self).observation_space()
+    }
+    fn action_space(&self) -> BoxSpace {
+        (**self).action_space()
+    }
+    fn dt(&self) -> f64 {
+        (**self).dt()
+    }
 }
 
 /// Checks an action's length and finiteness against an action space of `dim` dimensions.

@@ -24,11 +24,15 @@ pub mod space;
 pub mod vector;
 pub mod wrappers;
 
-pub use env::{Env, EpisodeStatistics, Info, ObservationSpace, Step, StructuredObs};
+pub use env::{
+    BoxedEnv, Env, EpisodeStatistics, FlatObservation, Info, ObservationSpace, Step, StructuredObs,
+};
 pub use error::{EnvError, Result};
 pub use mock::MockEnv;
 pub use mujoco::MujocoSim;
-pub use pendulum::{InvertedPendulum, PendulumVersion, make_inverted_pendulum};
+pub use pendulum::{
+    InvertedPendulum, PendulumTask, PendulumVersion, RewardFn, make_inverted_pendulum,
+};
 pub use pid::Pid;
 pub use rollout::{Episode, rollout};
 pub use space::BoxSpace;

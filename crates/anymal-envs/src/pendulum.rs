@@ -12,11 +12,11 @@ use std::path::Path;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::env::{Env, Info, ObservationSpace, Step, check_action};
+use crate::env::{BoxedEnv, Env, Info, ObservationSpace, Step, check_action};
 use crate::error::{EnvError, Result};
 use crate::mujoco::MujocoSim;
 use crate::space::BoxSpace;
-use crate::wrappers::TimeLimit;
+use crate::wrappers::{Delay, FrameStack, TimeLimit, TransformReward};
 
 /// The model, written from Gymnasium's published values (assets/inverted_pendulum.xml).
 pub const INVERTED_PENDULUM_XML: &str = include_str!("../../../assets/inverted_pendulum.xml");
@@ -48,6 +48,55 @@ pub struct InvertedPendulum {
 /// `gymnasium.make("InvertedPendulum-v4"/"-v5")`: the pendulum with its 1000-step time limit.
 pub fn make_inverted_pendulum(version: PendulumVersion) -> TimeLimit<InvertedPendulum> {
     TimeLimit::new(InvertedPendulum::new(version), MAX_EPISODE_STEPS)
+}
+
+/// A reward-shaping function: the new reward of a step.
+pub type RewardFn = fn(&Step<Vec<f64>>) -> f64;
+
+/// The tutorial's pipeline around the pendulum, in its order:
+/// `FrameStack(Delay(TransformReward(TimeLimit(InvertedPendulum))))`, each layer optional.
+#[derive(Debug, Clone, Copy)]
+pub struct PendulumTask {
+    /// v4 or v5.
+    pub version: PendulumVersion,
+    /// Reward shaping: the new reward as a function of the step.
+    pub reward: Option<RewardFn>,
+    /// Time constant (seconds) of the tutorial's low-pass delay on actions and observations.
+    pub delay: Option<f64>,
+    /// Number of observations stacked.
+    pub frame_stack: Option<usize>,
+}
+
+impl PendulumTask {
+    /// The plain environment of `version`, nothing added.
+    pub fn new(version: PendulumVersion) -> Self {
+        Self {
+            version,
+            reward: None,
+            delay: None,
+            frame_stack: None,
+        }
+    }
+
+    /// Builds one environment; an invalid delay or stack size gives an error naming it.
+    pub fn make(&self) -> Result<BoxedEnv> {
+        let mut env: BoxedEnv = Box::new(make_inverted_pendulum(self.version));
+        if let Some(reward) = self.reward {
+            env = Box::new(TransformReward::new(env, reward));
+        }
+        if let Some(time_constant) = self.delay {
+            env = Box::new(Delay::new(env, time_constant)?);
+        }
+        if let Some(n) = self.frame_stack {
+            if n == 0 {
+                return Err(EnvError::Parameter(
+                    "frame_stack must stack at least 1 observation".into(),
+                ));
+            }
+            env = Box::new(FrameStack::new(env, n));
+        }
+        Ok(env)
+    }
 }
 
 impl InvertedPendulum {

@@ -1,0 +1,796 @@
+//! Proximal Policy Optimization (Schulman et al., 2017) with Stable-Baselines3's semantics, on
+//! vector environments, for any [`ActorCritic`] network on any Burn device.
+//!
+//! One iteration, top to bottom ([`Ppo::iterate`]):
+//! 1. **Rollout**: `n_steps` steps of every environment with the current policy (no autodiff).
+//!    Actions are stored as sampled and clipped to the action space only when sent to the
+//!    environments; a time-limit truncation (not a termination) adds `gamma * V(final obs)` to
+//!    the reward, so the cut-off episode is bootstrapped.
+//! 2. **GAE**: advantages and returns ([`crate::buffer::gae`]).
+//! 3. **Update**: `n_epochs` passes of shuffled minibatches: clipped surrogate, optionally
+//!    clipped value loss, entropy bonus, one backward, global gradient-norm clipping, Adam.
+//!    An optional target KL stops the epochs early.
+//! 4. **Logging** with SB3's names.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::time::Instant;
+
+use anymal_envs::{BoxSpace, Env, FlatObservation, VectorEnv};
+use burn::config::Config;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Bytes, Device, Tensor, TensorData};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::buffer::{Minibatch, RolloutBuffer};
+use crate::checkpoint::{self, OPTIMIZER_ENTRY, POLICY_ENTRY, PolicyState, STATE_ENTRY};
+use crate::error::RlError;
+use crate::grad_clip::clip_grad_norm;
+use crate::logger::Logger;
+use crate::policy::{ActorCritic, Policy, clip_to_space, rows_tensor, to_host};
+use crate::schedule::{AdaptiveValue, Schedule};
+
+/// PPO hyperparameters. The defaults are Stable-Baselines3's (`PPO("MlpPolicy", env)`).
+#[derive(Config, Debug)]
+pub struct PpoConfig {
+    /// Adam's learning rate.
+    #[config(default = "Schedule::Constant(3e-4)")]
+    pub learning_rate: Schedule,
+    /// Steps per environment in one rollout.
+    #[config(default = 2048)]
+    pub n_steps: usize,
+    /// Minibatch size.
+    #[config(default = 64)]
+    pub batch_size: usize,
+    /// Passes over the rollout per update.
+    #[config(default = 10)]
+    pub n_epochs: usize,
+    /// Discount factor.
+    #[config(default = 0.99)]
+    pub gamma: f64,
+    /// GAE's lambda.
+    #[config(default = 0.95)]
+    pub gae_lambda: f64,
+    /// Clip range of the probability ratio.
+    #[config(default = "Schedule::Constant(0.2)")]
+    pub clip_range: Schedule,
+    /// Clip range of the value around its rollout estimate (the package's `value_clip`);
+    /// `None` leaves the value loss unclipped.
+    #[config(default = "None")]
+    pub clip_range_vf: Option<f64>,
+    /// Normalise advantages per minibatch (mean 0, unbiased std 1, + 1e-8).
+    #[config(default = true)]
+    pub normalize_advantage: bool,
+    /// Entropy coefficient (the package's `beta_s`).
+    #[config(default = 0.0)]
+    pub ent_coef: f64,
+    /// Value-loss coefficient.
+    #[config(default = 0.5)]
+    pub vf_coef: f64,
+    /// Maximum L2 norm of all gradients together.
+    #[config(default = 0.5)]
+    pub max_grad_norm: f64,
+    /// Stop the epochs of an update when the approximate KL exceeds 1.5 x this.
+    #[config(default = "None")]
+    pub target_kl: Option<f64>,
+    /// Adam's epsilon (SB3 and PyTorch's PPO use 1e-5).
+    #[config(default = 1e-5)]
+    pub adam_eps: f64,
+    /// Seed of the environments' resets, the action sampling and the minibatch shuffling.
+    #[config(default = 0)]
+    pub seed: u64,
+    /// Episodes averaged in `rollout/ep_rew_mean` and `rollout/ep_len_mean`.
+    #[config(default = 100)]
+    pub stats_window: usize,
+}
+
+impl PpoConfig {
+    /// Stable-Baselines3's defaults (the same as [`PpoConfig::new`]).
+    pub fn sb3() -> Self {
+        Self::new()
+    }
+
+    /// Settings chosen here to solve InvertedPendulum in few steps and little time (see
+    /// `examples/bench_ppo_pendulum.rs`; use with 8 environments): rollouts of 8 x 125 steps
+    /// (so that evaluations every 10k steps fall on update boundaries),
+    /// large minibatches, a higher learning rate; everything else is SB3's.
+    pub fn inverted_pendulum() -> Self {
+        Self::new()
+            .with_n_steps(125)
+            .with_batch_size(250)
+            .with_n_epochs(10)
+            .with_learning_rate(Schedule::Constant(1e-3))
+    }
+
+    /// Checks every value, naming the first one out of range.
+    pub fn validate(&self) -> crate::Result<()> {
+        let fail = |m: String| Err(RlError::Config(m));
+        for (name, value) in [
+            ("n_steps", self.n_steps),
+            ("batch_size", self.batch_size),
+            ("n_epochs", self.n_epochs),
+        ] {
+            if value == 0 {
+                return fail(format!("{name} must be at least 1"));
+            }
+        }
+        for (name, value) in [("gamma", self.gamma), ("gae_lambda", self.gae_lambda)] {
+            if !(0.0..=1.0).contains(&value) {
+                return fail(format!("{name} must be in [0, 1], got {value}"));
+            }
+        }
+        for (name, value) in [
+            ("ent_coef", self.ent_coef),
+            ("vf_coef", self.vf_coef),
+            ("adam_eps", self.adam_eps),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return fail(format!("{name} must be finite and >= 0, got {value}"));
+            }
+        }
+        for (name, value) in [
+            ("max_grad_norm", Some(self.max_grad_norm)),
+            ("clip_range_vf", self.clip_range_vf),
+            ("target_kl", self.target_kl),
+        ] {
+            if let Some(v) = value
+                && (v.is_nan() || v <= 0.0)
+            {
+                return fail(format!("{name} must be > 0, got {v}"));
+            }
+        }
+        self.learning_rate
+            .validate("learning_rate")
+            .map_err(RlError::Config)?;
+        self.clip_range
+            .validate("clip_range")
+            .map_err(RlError::Config)
+    }
+
+    fn optimizer(&self) -> ModuleOptimizer {
+        AdamConfig::new().with_epsilon(self.adam_eps as f32).init()
+    }
+}
+
+/// Where the environments are between rollouts.
+struct EnvState {
+    /// Last observations, flat, `[n_envs][obs_dim]`.
+    obs: Vec<f32>,
+    /// Return and length of each environment's current episode.
+    episode_returns: Vec<f64>,
+    episode_lengths: Vec<usize>,
+}
+
+/// What a checkpoint stores besides the network and the optimizer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct TrainerState {
+    #[serde(flatten)]
+    policy: PolicyState,
+    config: PpoConfig,
+    total_timesteps: u64,
+    num_timesteps: u64,
+    n_updates: u64,
+    iterations: u64,
+    learning_rate: AdaptiveValue,
+    rng_seed: [u8; 32],
+    rng_stream: u64,
+    rng_word_pos: String,
+    param_ids: Vec<u64>,
+    episodes: Vec<(f64, usize)>,
+    elapsed_seconds: f64,
+}
+
+/// Losses and diagnostics of one update, averaged over its minibatches (SB3's `train/*`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct UpdateStats {
+    /// Clipped surrogate loss.
+    pub policy_gradient_loss: f64,
+    /// Value loss (MSE).
+    pub value_loss: f64,
+    /// Minus the mean entropy.
+    pub entropy_loss: f64,
+    /// Fraction of samples whose ratio was clipped.
+    pub clip_fraction: f64,
+    /// Approximate KL divergence between the rollout policy and the updated one.
+    pub approx_kl: f64,
+    /// Total loss of the last minibatch.
+    pub loss: f64,
+    /// 1 - Var(returns - values) / Var(returns) over the rollout.
+    pub explained_variance: f64,
+}
+
+/// A PPO trainer: the network being trained, its optimizer, counters and RNG.
+pub struct Ppo<P: ActorCritic> {
+    /// Hyperparameters.
+    pub config: PpoConfig,
+    policy: P,
+    optimizer: ModuleOptimizer,
+    device: Device,
+    acting_device: Device,
+    action_space: BoxSpace,
+    rng: ChaCha8Rng,
+    learning_rate: AdaptiveValue,
+    total_timesteps: u64,
+    num_timesteps: u64,
+    n_updates: u64,
+    iterations: u64,
+    episodes: VecDeque<(f64, usize)>,
+    env_state: Option<EnvState>,
+    buffer: Option<RolloutBuffer>,
+    elapsed_before: f64,
+    started: Instant,
+    steps_at_start: u64,
+}
+
+impl<P: ActorCritic> Ppo<P> {
+    /// A trainer for `policy`, built on `device` (an autodiff device: `device.autodiff()`),
+    /// acting in environments whose actions lie in `action_space`, for `total_timesteps`
+    /// environment steps (which schedules count progress against).
+    pub fn new(
+        config: PpoConfig,
+        policy: P,
+        device: &Device,
+        action_space: BoxSpace,
+        total_timesteps: u64,
+    ) -> crate::Result<Self> {
+        config.validate()?;
+        if !device.is_autodiff() {
+            return Err(RlError::Config(
+                "PPO trains on an autodiff device: build the network on `device.autodiff()`".into(),
+            ));
+        }
+        if total_timesteps == 0 {
+            return Err(RlError::Config("total_timesteps must be at least 1".into()));
+        }
+        Ok(Self {
+            optimizer: config.optimizer(),
+            rng: ChaCha8Rng::seed_from_u64(config.seed),
+            learning_rate: AdaptiveValue::new(config.learning_rate),
+            episodes: VecDeque::with_capacity(config.stats_window),
+            config,
+            policy,
+            device: device.clone(),
+            acting_device: device.clone().without_autodiff(),
+            action_space,
+            total_timesteps,
+            num_timesteps: 0,
+            n_updates: 0,
+            iterations: 0,
+            env_state: None,
+            buffer: None,
+            elapsed_before: 0.0,
+            started: Instant::now(),
+            steps_at_start: 0,
+        })
+    }
+
+    /// Environment steps taken so far.
+    pub fn num_timesteps(&self) -> u64 {
+        self.num_timesteps
+    }
+
+    /// The run's length in environment steps.
+    pub fn total_timesteps(&self) -> u64 {
+        self.total_timesteps
+    }
+
+    /// Extends (or shortens) the run; schedules follow the new length.
+    pub fn set_total_timesteps(&mut self, total_timesteps: u64) {
+        self.total_timesteps = total_timesteps.max(1);
+    }
+
+    /// The network being trained (on the autodiff device).
+    pub fn network(&self) -> &P {
+        &self.policy
+    }
+
+    /// The current policy, without autodiff, ready to act.
+    pub fn policy(&self) -> Policy<P> {
+        Policy::new(
+            self.policy.valid(),
+            self.action_space.clone(),
+            self.acting_device.clone(),
+            self.config.seed,
+        )
+    }
+
+    /// The last rollout, with its advantages and returns.
+    pub fn rollout_buffer(&self) -> Option<&RolloutBuffer> {
+        self.buffer.as_ref()
+    }
+
+    /// Makes the next rollout start from freshly reset environments, as after [`Ppo::load`].
+    pub fn reset_environments(&mut self) {
+        self.env_state = None;
+    }
+
+    /// Mean return of the last `stats_window` finished training episodes.
+    pub fn mean_episode_return(&self) -> Option<f64> {
+        (!self.episodes.is_empty())
+            .then(|| self.episodes.iter().map(|e| e.0).sum::<f64>() / self.episodes.len() as f64)
+    }
+
+    /// Trains until `total_timesteps` environment steps.
+    pub fn learn<E>(&mut self, envs: &mut VectorEnv<E>, logger: &mut Logger) -> crate::Result<()>
+    where
+        E: Env,
+        E::Obs: FlatObservation,
+    {
+        while self.num_timesteps < self.total_timesteps {
+            self.iterate(envs, logger)?;
+        }
+        Ok(())
+    }
+
+    /// One rollout, one update, one dump of the logs.
+    pub fn iterate<E>(
+        &mut self,
+        envs: &mut VectorEnv<E>,
+        logger: &mut Logger,
+    ) -> crate::Result<UpdateStats>
+    where
+        E: Env,
+        E::Obs: FlatObservation,
+    {
+        self.collect_rollout(envs, logger)?;
+        let stats = self.train()?;
+        self.iterations += 1;
+        self.log(&stats, logger)?;
+        Ok(stats)
+    }
+
+    /// Fills the rollout buffer with `n_steps` steps of every environment and computes GAE.
+    pub fn collect_rollout<E>(
+        &mut self,
+        envs: &mut VectorEnv<E>,
+        logger: &mut Logger,
+    ) -> crate::Result<()>
+    where
+        E: Env,
+        E::Obs: FlatObservation,
+    {
+        let n_envs = envs.len();
+        let obs_dim = self.policy.obs_dim();
+        let action_width = self.action_space.dim();
+        self.check_envs(envs)?;
+        let gamma = self.config.gamma as f32;
+        let device = self.acting_device.clone();
+
+        let mut state = match self.env_state.take() {
+            Some(state) if state.episode_returns.len() == n_envs => state,
+            _ => {
+                // A new run, or a resumed one: the environments start fresh.
+                let first = envs.reset(Some(self.config.seed.wrapping_add(self.num_timesteps)));
+                EnvState {
+                    obs: flatten(&first, obs_dim),
+                    episode_returns: vec![0.0; n_envs],
+                    episode_lengths: vec![0; n_envs],
+                }
+            }
+        };
+        let mut buffer = match self.buffer.take() {
+            Some(b) if b.is_empty() || b.is_full() => b,
+            _ => RolloutBuffer::new(self.config.n_steps, n_envs, obs_dim, action_width),
+        };
+        buffer.clear();
+
+        let mut acting = self.policy.valid();
+        let mut rewards = vec![0.0f32; n_envs];
+        let mut dones = vec![false; n_envs];
+        for _ in 0..self.config.n_steps {
+            // Running observation statistics, if the network keeps them, in both copies.
+            let obs = rows_tensor(state.obs.clone(), obs_dim, &device);
+            acting.update_normalizer(obs.clone())?;
+            self.policy
+                .update_normalizer(rows_tensor(state.obs.clone(), obs_dim, &self.device))?;
+
+            // Act: sample, and read actions, log-probabilities and values back at once.
+            let (dist, values) = acting.forward(obs)?;
+            let actions = dist.sample_with_rng(&mut self.rng);
+            let log_probs = dist.log_prob(actions.clone());
+            let packed = to_host(Tensor::cat(
+                vec![actions, log_probs.unsqueeze_dim(1), values.unsqueeze_dim(1)],
+                1,
+            ));
+            let row = action_width + 2;
+            let actions: Vec<f32> = packed
+                .chunks(row)
+                .flat_map(|r| r[..action_width].to_vec())
+                .collect();
+            let log_probs: Vec<f32> = packed.chunks(row).map(|r| r[action_width]).collect();
+            let values: Vec<f32> = packed.chunks(row).map(|r| r[action_width + 1]).collect();
+
+            let step = envs.step(&clip_to_space(&self.action_space, &actions))?;
+
+            // Bootstrap time-limit truncations from the value of their final observation.
+            let truncated: Vec<usize> = (0..n_envs)
+                .filter(|&i| step.truncated[i] && !step.terminated[i])
+                .collect();
+            let final_values = if truncated.is_empty() {
+                Vec::new()
+            } else {
+                let final_obs: Vec<f32> = truncated
+                    .iter()
+                    .flat_map(|&i| {
+                        let obs = step.final_obs[i]
+                            .as_ref()
+                            .expect("autoreset keeps the final obs");
+                        flatten(std::slice::from_ref(obs), obs_dim)
+                    })
+                    .collect();
+                to_host(acting.value(rows_tensor(final_obs, obs_dim, &device))?)
+            };
+            for i in 0..n_envs {
+                rewards[i] = step.rewards[i] as f32;
+                dones[i] = step.terminated[i] || step.truncated[i];
+                state.episode_returns[i] += step.rewards[i];
+                state.episode_lengths[i] += 1;
+                if dones[i] {
+                    self.finish_episode(state.episode_returns[i], state.episode_lengths[i]);
+                    state.episode_returns[i] = 0.0;
+                    state.episode_lengths[i] = 0;
+                }
+            }
+            for (&i, v) in truncated.iter().zip(&final_values) {
+                rewards[i] += gamma * v;
+            }
+            if let Some(i) = rewards.iter().position(|r| !r.is_finite()) {
+                return Err(RlError::NonFinite(format!(
+                    "environment {i} returned reward {} (value estimate {})",
+                    step.rewards[i], values[i]
+                )));
+            }
+
+            buffer.push(&state.obs, &actions, &log_probs, &values, &rewards, &dones);
+            state.obs = flatten(&step.obs, obs_dim);
+            self.num_timesteps += n_envs as u64;
+        }
+
+        let last_values =
+            to_host(acting.value(rows_tensor(state.obs.clone(), obs_dim, &device))?);
+        buffer.compute_gae(&last_values, gamma, self.config.gae_lambda as f32);
+        self.env_state = Some(state);
+        self.buffer = Some(buffer);
+        let message = match self.mean_episode_return() {
+            Some(r) => format!("mean return {r:.1}"),
+            None => String::new(),
+        };
+        logger.progress(self.num_timesteps, message);
+        Ok(())
+    }
+
+    /// `n_epochs` passes of minibatch updates over the rollout buffer.
+    pub fn train(&mut self) -> crate::Result<UpdateStats> {
+        let buffer = self.buffer.take().ok_or_else(|| {
+            RlError::Config("train() needs a rollout: call collect_rollout() first".into())
+        })?;
+        let progress_remaining =
+            (1.0 - self.num_timesteps as f64 / self.total_timesteps as f64).max(0.0);
+        self.learning_rate
+            .start_update(progress_remaining, self.iterations as usize);
+        let clip_range = self
+            .config
+            .clip_range
+            .value(progress_remaining, self.iterations as usize);
+
+        let mut sums = [0.0f64; 5];
+        let mut minibatches = 0usize;
+        let mut last_loss = 0.0;
+        let mut minibatch = Minibatch::default();
+        'epochs: for _ in 0..self.config.n_epochs {
+            for indices in buffer.minibatch_indices(self.config.batch_size, &mut self.rng) {
+                buffer.gather(&indices, &mut minibatch);
+                let (loss, diagnostics) = self.minibatch_loss(&minibatch, clip_range)?;
+                let [pg, vf, ent, clip_fraction, approx_kl, total] = diagnostics;
+                if !total.is_finite() {
+                    return Err(RlError::NonFinite(format!(
+                        "loss {total} (policy {pg}, value {vf}, entropy {ent}) at update {}",
+                        self.iterations
+                    )));
+                }
+                if let Some(target) = self.config.target_kl
+                    && approx_kl > 1.5 * target
+                {
+                    break 'epochs;
+                }
+                self.learning_rate.observe_kl(approx_kl);
+
+                let grads = GradientsParams::from_grads(loss.backward(), &self.policy);
+                let (grads, _norm) = clip_grad_norm(&self.policy, grads, self.config.max_grad_norm);
+                self.policy =
+                    self.optimizer
+                        .step(self.learning_rate.current, self.policy.clone(), grads);
+
+                for (sum, x) in sums.iter_mut().zip([pg, vf, ent, clip_fraction, approx_kl]) {
+                    *sum += x;
+                }
+                minibatches += 1;
+                last_loss = total;
+            }
+            self.n_updates += 1;
+        }
+        self.buffer = Some(buffer);
+        let mean = |i: usize| sums[i] / minibatches.max(1) as f64;
+        Ok(UpdateStats {
+            policy_gradient_loss: mean(0),
+            value_loss: mean(1),
+            entropy_loss: mean(2),
+            clip_fraction: mean(3),
+            approx_kl: mean(4),
+            loss: last_loss,
+            explained_variance: self.explained_variance(),
+        })
+    }
+
+    /// The PPO loss of one minibatch (with autodiff), and its diagnostics read back:
+    /// `[policy loss, value loss, entropy loss, clip fraction, approx KL, total loss]`.
+    fn minibatch_loss(
+        &self,
+        mb: &Minibatch,
+        clip_range: f64,
+    ) -> crate::Result<(Tensor<1>, [f64; 6])> {
+        let device = &self.device;
+        let vector =
+            |v: &[f32]| Tensor::<1>::from_data(TensorData::new(v.to_vec(), [v.len()]), device);
+        let advantages = if self.config.normalize_advantage && mb.len > 1 {
+            normalized(&mb.advantages)
+        } else {
+            mb.advantages.clone()
+        };
+        let obs = rows_tensor(mb.obs.clone(), self.policy.obs_dim(), device);
+        let actions = rows_tensor(mb.actions.clone(), self.action_space.dim(), device);
+        let advantages = vector(&advantages);
+        let old_log_probs = vector(&mb.log_probs);
+        let old_values = vector(&mb.values);
+        let returns = vector(&mb.returns);
+
+        let (dist, values) = self.policy.forward(obs)?;
+        let log_ratio = dist.log_prob(actions) - old_log_probs;
+        let ratio = log_ratio.clone().exp();
+        let surrogate = advantages.clone() * ratio.clone();
+        let clipped_surrogate =
+            advantages * ratio.clone().clamp(1.0 - clip_range, 1.0 + clip_range);
+        let policy_loss = surrogate.min_pair(clipped_surrogate).mean().neg();
+        let values = match self.config.clip_range_vf {
+            Some(c) => old_values.clone() + (values - old_values).clamp(-c, c),
+            None => values,
+        };
+        let value_loss = (returns - values).powi_scalar(2).mean();
+        let entropy_loss = dist.entropy().mean().neg();
+        let loss = policy_loss.clone()
+            + entropy_loss.clone().mul_scalar(self.config.ent_coef)
+            + value_loss.clone().mul_scalar(self.config.vf_coef);
+
+        let ratio = ratio.detach();
+        let clip_fraction = ratio
+            .clone()
+            .sub_scalar(1.0)
+            .abs()
+            .greater_elem(clip_range)
+            .float()
+            .mean();
+        let approx_kl = (ratio.sub_scalar(1.0) - log_ratio.detach()).mean();
+        let diagnostics = to_host(Tensor::cat(
+            vec![
+                policy_loss.detach(),
+                value_loss.detach(),
+                entropy_loss.detach(),
+                clip_fraction,
+                approx_kl,
+                loss.clone().detach(),
+            ],
+            0,
+        ));
+        let mut out = [0.0f64; 6];
+        for (o, d) in out.iter_mut().zip(diagnostics) {
+            *o = d as f64;
+        }
+        Ok((loss, out))
+    }
+
+    fn explained_variance(&self) -> f64 {
+        let Some(buffer) = &self.buffer else {
+            return f64::NAN;
+        };
+        let variance = |x: &mut dyn Iterator<Item = f64>| {
+            let v: Vec<f64> = x.collect();
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            v.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / v.len() as f64
+        };
+        let returns = variance(&mut buffer.returns.iter().map(|&r| r as f64));
+        let residual = variance(
+            &mut buffer
+                .returns
+                .iter()
+                .zip(&buffer.values)
+                .map(|(&r, &v)| (r - v) as f64),
+        );
+        if returns == 0.0 {
+            f64::NAN
+        } else {
+            1.0 - residual / returns
+        }
+    }
+
+    fn finish_episode(&mut self, episode_return: f64, length: usize) {
+        if self.episodes.len() == self.config.stats_window.max(1) {
+            self.episodes.pop_front();
+        }
+        self.episodes.push_back((episode_return, length));
+    }
+
+    fn check_envs<E: Env>(&self, envs: &VectorEnv<E>) -> crate::Result<()> {
+        let env = &envs.envs()[0];
+        let obs_dim = env.observation_space().flat_dim();
+        if obs_dim != self.policy.obs_dim() {
+            return Err(RlError::Config(format!(
+                "the environments' observations have {obs_dim} numbers, the network expects {}",
+                self.policy.obs_dim()
+            )));
+        }
+        if env.action_space() != self.action_space {
+            return Err(RlError::Config(format!(
+                "the environments' action space {:?} differs from the trainer's {:?}",
+                env.action_space(),
+                self.action_space
+            )));
+        }
+        Ok(())
+    }
+
+    fn log(&mut self, stats: &UpdateStats, logger: &mut Logger) -> crate::Result<()> {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        if let Some(mean) = self.mean_episode_return() {
+            let lengths = self.episodes.iter().map(|e| e.1 as f64).sum::<f64>();
+            logger.record("rollout/ep_rew_mean", mean);
+            logger.record("rollout/ep_len_mean", lengths / self.episodes.len() as f64);
+        }
+        let steps = (self.num_timesteps - self.steps_at_start) as f64;
+        logger.record("time/fps", (steps / elapsed.max(1e-9)).floor());
+        logger.record("time/iterations", self.iterations as f64);
+        logger.record("time/time_elapsed", (self.elapsed_before + elapsed).floor());
+        logger.record("time/total_timesteps", self.num_timesteps as f64);
+        logger.record("train/approx_kl", stats.approx_kl);
+        logger.record("train/clip_fraction", stats.clip_fraction);
+        logger.record("train/clip_range", self.clip_range_now());
+        if let Some(c) = self.config.clip_range_vf {
+            logger.record("train/clip_range_vf", c);
+        }
+        logger.record("train/entropy_loss", stats.entropy_loss);
+        logger.record("train/explained_variance", stats.explained_variance);
+        logger.record("train/learning_rate", self.learning_rate.current);
+        logger.record("train/loss", stats.loss);
+        logger.record("train/n_updates", self.n_updates as f64);
+        logger.record("train/policy_gradient_loss", stats.policy_gradient_loss);
+        logger.record("train/value_loss", stats.value_loss);
+        if let Some(std) = self.action_std() {
+            logger.record("train/std", std);
+        }
+        logger.dump(self.num_timesteps)
+    }
+
+    fn clip_range_now(&self) -> f64 {
+        let progress_remaining =
+            (1.0 - self.num_timesteps as f64 / self.total_timesteps as f64).max(0.0);
+        self.config.clip_range.value(
+            progress_remaining,
+            self.iterations.saturating_sub(1) as usize,
+        )
+    }
+
+    /// Mean standard deviation of a Gaussian policy (SB3's `train/std`).
+    fn action_std(&self) -> Option<f64> {
+        let probe = Tensor::zeros([1, self.policy.obs_dim()], &self.acting_device.clone());
+        match self.policy.valid().distribution(probe).ok()? {
+            anymal_core::ActionDistribution::Gaussian(d) => Some(to_host(d.std().mean())[0] as f64),
+            anymal_core::ActionDistribution::Categorical(_) => None,
+        }
+    }
+
+    /// Writes a checkpoint (network, optimizer, counters, schedules, RNG) to `path`, atomically.
+    pub fn save(&self, path: impl AsRef<Path>) -> crate::Result<()> {
+        let path = path.as_ref();
+        let policy = anymal_core::io::to_bytes(&self.policy)
+            .map_err(|e| RlError::file(path, format!("cannot encode the network: {e}")))?;
+        let optimizer = self
+            .optimizer
+            .into_bytes()
+            .map_err(|e| RlError::file(path, format!("cannot encode the optimizer: {e}")))?;
+        let state = TrainerState {
+            policy: PolicyState {
+                action_low: self.action_space.low.clone(),
+                action_high: self.action_space.high.clone(),
+                seed: self.config.seed,
+            },
+            config: self.config.clone(),
+            total_timesteps: self.total_timesteps,
+            num_timesteps: self.num_timesteps,
+            n_updates: self.n_updates,
+            iterations: self.iterations,
+            learning_rate: self.learning_rate,
+            rng_seed: self.rng.get_seed(),
+            rng_stream: self.rng.get_stream(),
+            rng_word_pos: self.rng.get_word_pos().to_string(),
+            param_ids: checkpoint::param_ids(&self.policy),
+            episodes: self.episodes.iter().copied().collect(),
+            elapsed_seconds: self.elapsed_before + self.started.elapsed().as_secs_f64(),
+        };
+        let state = serde_json::to_vec_pretty(&state)
+            .map_err(|e| RlError::file(path, format!("cannot encode the state: {e}")))?;
+        checkpoint::write_archive(
+            path,
+            &[
+                (POLICY_ENTRY, policy),
+                (OPTIMIZER_ENTRY, optimizer.to_vec()),
+                (STATE_ENTRY, state),
+            ],
+        )
+    }
+
+    /// Resumes a run from a checkpoint written by [`Ppo::save`], on `device` (autodiff). The
+    /// environments are reset when training continues, as Stable-Baselines3 does after loading.
+    pub fn load(path: impl AsRef<Path>, device: &Device) -> crate::Result<Self> {
+        let path = path.as_ref();
+        let entries = checkpoint::read_archive(path)?;
+        let state: TrainerState = checkpoint::json_entry(path, &entries, STATE_ENTRY)?;
+        let policy: P = checkpoint::policy_entry(path, &entries, device)?;
+        let policy = checkpoint::restore_param_ids(policy, &state.param_ids)
+            .map_err(|e| RlError::file(path, e))?;
+        let optimizer_bytes = entries
+            .get(OPTIMIZER_ENTRY)
+            .ok_or_else(|| RlError::file(path, format!("checkpoint has no '{OPTIMIZER_ENTRY}'")))?;
+        let optimizer = state
+            .config
+            .optimizer()
+            .from_bytes(Bytes::from_bytes_vec(optimizer_bytes.clone()))
+            .map_err(|e| RlError::file(path, format!("invalid '{OPTIMIZER_ENTRY}': {e}")))?;
+        let word_pos: u128 = state
+            .rng_word_pos
+            .parse()
+            .map_err(|e| RlError::file(path, format!("invalid RNG state: {e}")))?;
+        let mut rng = ChaCha8Rng::from_seed(state.rng_seed);
+        rng.set_stream(state.rng_stream);
+        rng.set_word_pos(word_pos);
+        let mut ppo = Self::new(
+            state.config,
+            policy,
+            device,
+            BoxSpace::new(state.policy.action_low, state.policy.action_high),
+            state.total_timesteps,
+        )
+        .map_err(|e| RlError::file(path, e))?;
+        ppo.optimizer = optimizer;
+        ppo.rng = rng;
+        ppo.learning_rate = state.learning_rate;
+        ppo.num_timesteps = state.num_timesteps;
+        ppo.steps_at_start = state.num_timesteps;
+        ppo.n_updates = state.n_updates;
+        ppo.iterations = state.iterations;
+        ppo.episodes = state.episodes.into_iter().collect();
+        ppo.elapsed_before = state.elapsed_seconds;
+        Ok(ppo)
+    }
+}
+
+/// Flat `f32` rows of a batch of observations.
+fn flatten<O: FlatObservation>(observations: &[O], obs_dim: usize) -> Vec<f32> {
+    let mut flat = Vec::with_capacity(observations.len() * obs_dim);
+    for obs in observations {
+        obs.write_flat(&mut flat);
+    }
+    flat
+}
+
+/// `(x - mean) / (std + 1e-8)` with the unbiased standard deviation (SB3's per-minibatch
+/// advantage normalisation).
+fn normalized(x: &[f32]) -> Vec<f32> {
+    let n = x.len() as f64;
+    let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let var = x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let scale = 1.0 / (var.sqrt() + 1e-8);
+    x.iter()
+        .map(|&v| ((v as f64 - mean) * scale) as f32)
+        .collect()
+}
