@@ -240,13 +240,11 @@ fn gradient_clipping_is_global() {
         before > 1.0,
         "the test needs a large gradient, got {before}"
     );
-    let weight_before = grads
-        .get::<2>(net.vf[0].weight.id)
-        .unwrap()
-        .into_data()
-        .convert::<f64>()
-        .try_into_vec::<f64>()
-        .unwrap();
+    let first_weight = |g: &GradientsParams| {
+        let data = g.get::<2>(net.vf[0].weight.id).unwrap().into_data();
+        data.convert::<f64>().try_into_vec::<f64>().unwrap()
+    };
+    let weight_before = first_weight(&grads);
     let (grads, norm) = clip_grad_norm(&net, grads, 0.5);
     let norm = norm
         .unwrap()
@@ -261,13 +259,7 @@ fn gradient_clipping_is_global() {
         global(&grads)
     );
     // Every tensor scaled by the same factor (not clipped one by one).
-    let weight_after = grads
-        .get::<2>(net.vf[0].weight.id)
-        .unwrap()
-        .into_data()
-        .convert::<f64>()
-        .try_into_vec::<f64>()
-        .unwrap();
+    let weight_after = first_weight(&grads);
     let factor = 0.5 / (before + 1e-6);
     for (a, b) in weight_after.iter().zip(&weight_before) {
         assert!((a - b * factor).abs() <= 1e-6 * b.abs().max(1e-3));
