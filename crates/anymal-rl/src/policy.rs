@@ -23,6 +23,8 @@ pub trait ActorCritic: SavedModel {
     fn value(&self, obs: Tensor<2>) -> anymal_core::Result<Tensor<1>>;
     /// The action distribution alone.
     fn distribution(&self, obs: Tensor<2>) -> anymal_core::Result<ActionDistribution>;
+    /// Whether the network keeps running observation statistics.
+    fn normalizes_observations(&self) -> bool;
     /// Adds observations to the network's running statistics, if it keeps any.
     fn update_normalizer(&mut self, obs: Tensor<2>) -> anymal_core::Result<()>;
 }
@@ -39,6 +41,9 @@ impl ActorCritic for MlpActorCritic {
     }
     fn distribution(&self, obs: Tensor<2>) -> anymal_core::Result<ActionDistribution> {
         MlpActorCritic::distribution(self, obs)
+    }
+    fn normalizes_observations(&self) -> bool {
+        self.obs_normalizer.is_some()
     }
     fn update_normalizer(&mut self, obs: Tensor<2>) -> anymal_core::Result<()> {
         MlpActorCritic::update_normalizer(self, obs)

@@ -377,14 +377,20 @@ impl<P: ActorCritic> Ppo<P> {
         buffer.clear();
 
         let mut acting = self.policy.valid();
+        let normalizes = acting.normalizes_observations();
         let mut rewards = vec![0.0f32; n_envs];
         let mut dones = vec![false; n_envs];
         for _ in 0..self.config.n_steps {
             // Running observation statistics, if the network keeps them, in both copies.
             let obs = rows_tensor(state.obs.clone(), obs_dim, &device);
-            acting.update_normalizer(obs.clone())?;
-            self.policy
-                .update_normalizer(rows_tensor(state.obs.clone(), obs_dim, &self.device))?;
+            if normalizes {
+                acting.update_normalizer(obs.clone())?;
+                self.policy.update_normalizer(rows_tensor(
+                    state.obs.clone(),
+                    obs_dim,
+                    &self.device,
+                ))?;
+            }
 
             // Act: sample, and read actions, log-probabilities and values back at once.
             let (dist, values) = acting.forward(obs)?;
