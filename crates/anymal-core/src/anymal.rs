@@ -8,6 +8,7 @@ use burn::tensor::{Device, Distribution, Tensor};
 use crate::action_head::ActionKind;
 
 use crate::normalization::ObservationNormalizer;
+use crate::shape::BatchShapes;
 use crate::student::{BeliefLayout, Student, StudentConfig, StudentOutput};
 use crate::teacher::{Teacher, TeacherConfig, TeacherOutput};
 
@@ -159,6 +160,18 @@ pub enum ExteroNoise {
     Observed(Tensor<3>),
 }
 
+/// What the student learns towards at one time step.
+#[derive(Debug, Clone)]
+pub struct DistillationTargets {
+    /// The teacher's action output for the same state, `[batch, num_actions]` (a label: no
+    /// gradient flows into it).
+    pub teacher_action: Tensor<2>,
+    /// The true privileged state, `[batch, privileged_dim]`.
+    pub privileged: Tensor<2>,
+    /// The noiseless heights, `[batch, legs, extero_dim]`.
+    pub extero: Tensor<3>,
+}
+
 /// The distillation loss and its parts.
 #[derive(Debug, Clone)]
 pub struct Distillation {
@@ -234,13 +247,34 @@ impl Anymal {
             }
             ExteroNoise::Observed(noisy) => noisy,
         };
+        self.student_loss(
+            proprio,
+            student_extero,
+            hiddens,
+            DistillationTargets {
+                teacher_action: teacher.action,
+                privileged,
+                extero,
+            },
+        )
+    }
+
+    /// The distillation loss of one student step against given targets: the student runs on
+    /// `proprio` and `student_extero` (its noisy heights) from `hiddens`.
+    pub fn student_loss(
+        &self,
+        proprio: Tensor<2>,
+        student_extero: Tensor<3>,
+        hiddens: Option<Tensor<3>>,
+        targets: DistillationTargets,
+    ) -> crate::Result<Distillation> {
         let student = self
             .student
             .forward(proprio, student_extero, hiddens, true)?;
         let reconstruction = student.reconstruction.clone().expect("asked for");
-        let behaviour = mse(teacher.action.without_autodiff(), student.action.clone());
-        let reconstruction_privileged = mse(reconstruction.privileged, privileged);
-        let reconstruction_extero = mse(reconstruction.extero, extero);
+        let behaviour = mse(targets.teacher_action.detach(), student.action.clone());
+        let reconstruction_privileged = mse(reconstruction.privileged, targets.privileged);
+        let reconstruction_extero = mse(reconstruction.extero, targets.extero);
         let loss = behaviour.clone()
             + (reconstruction_privileged.clone() + reconstruction_extero.clone())
                 .mul_scalar(self.config.recon_loss_weight);
@@ -256,6 +290,60 @@ impl Anymal {
     /// The configuration this model was built from.
     pub fn config(&self) -> &AnymalConfig {
         &self.config
+    }
+
+    /// Width of a flat observation row: `[proprio, extero (leg after leg), privileged]`.
+    pub fn flat_obs_dim(&self) -> usize {
+        let c = &self.config;
+        c.proprio_dim + c.num_legs * c.extero_dim + c.privileged_dim
+    }
+
+    /// Splits flat rows `[B, flat_obs_dim]` into `(proprio, extero [B, legs, extero_dim],
+    /// privileged)`, or says that the width is wrong.
+    pub fn split_flat_obs(
+        &self,
+        obs: Tensor<2>,
+    ) -> crate::Result<(Tensor<2>, Tensor<3>, Tensor<2>)> {
+        let c = &self.config;
+        let batch = BatchShapes::new().check("observation", &obs, &[self.flat_obs_dim()])?;
+        let heights = c.num_legs * c.extero_dim;
+        Ok((
+            obs.clone().narrow(1, 0, c.proprio_dim),
+            obs.clone().narrow(1, c.proprio_dim, heights).reshape([
+                batch,
+                c.num_legs,
+                c.extero_dim,
+            ]),
+            obs.narrow(1, c.proprio_dim + heights, c.privileged_dim),
+        ))
+    }
+
+    /// The teacher's forward on flat observation rows, normalised with the running statistics
+    /// (what PPO trains and acts with).
+    pub fn forward_teacher_flat(&self, obs: Tensor<2>) -> crate::Result<TeacherOutput> {
+        let (proprio, extero, privileged) = self.split_flat_obs(obs)?;
+        let (proprio, extero, privileged) = self.normalizer.normalize(proprio, extero, privileged);
+        self.teacher.forward(proprio, extero, privileged)
+    }
+
+    /// One control step of the deployed student: raw `proprio` and (noisy) `extero`,
+    /// normalised with the running statistics, from `hiddens` (zeros when `None`).
+    pub fn student_step(
+        &self,
+        proprio: Tensor<2>,
+        extero: Tensor<3>,
+        hiddens: Option<Tensor<3>>,
+    ) -> crate::Result<StudentOutput> {
+        let proprio = self.normalizer.proprio.normalize(proprio);
+        let extero = self.normalizer.normalize_extero(extero);
+        self.student.forward(proprio, extero, hiddens, false)
+    }
+
+    /// Adds flat observation rows to the running statistics.
+    pub fn update_normalizer_flat(&mut self, obs: Tensor<2>) -> crate::Result<()> {
+        let (proprio, extero, privileged) = self.split_flat_obs(obs)?;
+        self.normalizer.update(proprio, extero, privileged);
+        Ok(())
     }
 }
 

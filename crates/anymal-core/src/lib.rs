@@ -27,7 +27,7 @@ pub mod teacher;
 
 pub use action_head::{ActionHead, ActionKind};
 pub use actor_critic::{Activation, MlpActorCritic, MlpActorCriticConfig};
-pub use anymal::{Anymal, AnymalConfig, Distillation, ExteroNoise};
+pub use anymal::{Anymal, AnymalConfig, Distillation, DistillationTargets, ExteroNoise};
 pub use device::{describe_device, parse_device};
 pub use distribution::{ActionDistribution, Categorical, DiagGaussian};
 pub use error::{Error, Result};

@@ -3,7 +3,8 @@
 //! Environments with Gymnasium's semantics, on MuJoCo: the [`Env`] API, the
 //! [`InvertedPendulum`] (v4 and v5, step for step as Gymnasium's), [`wrappers`] that compose like
 //! Gymnasium's, [`VectorEnv`] stepping copies on worker threads, the [`MockEnv`] of the PyTorch
-//! package, a [`Pid`] baseline and a [`rollout`] helper.
+//! package, [`HiddenForceEnv`] (a small structured env that needs memory), a [`Pid`] baseline
+//! and a [`rollout`] helper.
 //!
 //! ## MuJoCo
 //! The build script takes MuJoCo 3.17.0's shared library from the PyPI wheel `mujoco==3.17.0`
@@ -15,6 +16,7 @@
 
 pub mod env;
 pub mod error;
+pub mod hidden_force;
 pub mod mock;
 pub mod mujoco;
 pub mod pendulum;
@@ -28,6 +30,7 @@ pub use env::{
     BoxedEnv, Env, EpisodeStatistics, FlatObservation, Info, ObservationSpace, Step, StructuredObs,
 };
 pub use error::{EnvError, Result};
+pub use hidden_force::HiddenForceEnv;
 pub use mock::MockEnv;
 pub use mujoco::MujocoSim;
 pub use pendulum::{

@@ -8,10 +8,13 @@ use std::collections::HashMap;
 use std::io::{Cursor, Read, Write};
 use std::path::Path;
 
-use anymal_core::io::{self as model_io, write_atomically};
+use anymal_core::io::{self as model_io, SavedModel, write_atomically};
 use anymal_envs::BoxSpace;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
-use burn::tensor::{Device, Tensor};
+use burn::optim::ModuleOptimizer;
+use burn::tensor::{Bytes, Device, Tensor};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
@@ -25,6 +28,106 @@ pub const POLICY_ENTRY: &str = "policy.bpk";
 pub const OPTIMIZER_ENTRY: &str = "optimizer.bpk";
 /// Archive entry holding everything else, as JSON.
 pub const STATE_ENTRY: &str = "state.json";
+/// Archive entry holding the parameter ids the optimizer state is keyed by.
+pub const PARAM_IDS_ENTRY: &str = "param_ids.json";
+
+/// The position of a ChaCha generator, so that a resumed run draws the same numbers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RngState {
+    seed: [u8; 32],
+    stream: u64,
+    /// A `u128` as text (JSON numbers stop at 64 bits).
+    word_pos: String,
+}
+
+impl RngState {
+    /// Where `rng` is now.
+    pub fn of(rng: &ChaCha8Rng) -> Self {
+        Self {
+            seed: rng.get_seed(),
+            stream: rng.get_stream(),
+            word_pos: rng.get_word_pos().to_string(),
+        }
+    }
+
+    /// A generator at this position.
+    pub fn restore(&self) -> std::result::Result<ChaCha8Rng, String> {
+        let word_pos: u128 = self
+            .word_pos
+            .parse()
+            .map_err(|e| format!("invalid RNG state: {e}"))?;
+        let mut rng = ChaCha8Rng::from_seed(self.seed);
+        rng.set_stream(self.stream);
+        rng.set_word_pos(word_pos);
+        Ok(rng)
+    }
+}
+
+/// Writes a trainer's checkpoint: the model, the optimizer (with the parameter ids its state is
+/// keyed by) and the trainer's `state`, as one archive, atomically.
+pub fn write_training<M: SavedModel, S: Serialize>(
+    path: &Path,
+    model: &M,
+    optimizer: &ModuleOptimizer,
+    state: &S,
+) -> Result<()> {
+    let encode = |what: &str, e: &dyn std::fmt::Display| {
+        RlError::file(path, format!("cannot encode the {what}: {e}"))
+    };
+    let model_bytes = model_io::to_bytes(model).map_err(|e| encode("network", &e))?;
+    let optimizer = optimizer
+        .into_bytes()
+        .map_err(|e| encode("optimizer", &e))?;
+    let state = serde_json::to_vec_pretty(state).map_err(|e| encode("state", &e))?;
+    let ids = serde_json::to_vec(&param_ids(model)).map_err(|e| encode("parameter ids", &e))?;
+    write_archive(
+        path,
+        &[
+            (POLICY_ENTRY, model_bytes),
+            (OPTIMIZER_ENTRY, optimizer.to_vec()),
+            (STATE_ENTRY, state),
+            (PARAM_IDS_ENTRY, ids),
+        ],
+    )
+}
+
+/// What [`read_training`] gives back.
+pub struct TrainingCheckpoint<M, S> {
+    /// The model, its parameters holding the ids the optimizer state is keyed by.
+    pub model: M,
+    /// The trainer's state.
+    pub state: S,
+    optimizer: Vec<u8>,
+}
+
+/// Reads a checkpoint written by [`write_training`], the model on `device`.
+pub fn read_training<M: SavedModel, S: for<'de> Deserialize<'de>>(
+    path: &Path,
+    device: &Device,
+) -> Result<TrainingCheckpoint<M, S>> {
+    let mut entries = read_archive(path)?;
+    let state: S = json_entry(path, &entries, STATE_ENTRY)?;
+    let model: M = policy_entry(path, &entries, device)?;
+    let ids: Vec<u64> = json_entry(path, &entries, PARAM_IDS_ENTRY)?;
+    let model = restore_param_ids(model, &ids).map_err(|e| RlError::file(path, e))?;
+    let optimizer = entries
+        .remove(OPTIMIZER_ENTRY)
+        .ok_or_else(|| RlError::file(path, format!("checkpoint has no '{OPTIMIZER_ENTRY}'")))?;
+    Ok(TrainingCheckpoint {
+        model,
+        state,
+        optimizer,
+    })
+}
+
+impl<M, S> TrainingCheckpoint<M, S> {
+    /// The optimizer state, loaded into `optimizer` (built from the saved configuration).
+    pub fn optimizer(&self, path: &Path, optimizer: ModuleOptimizer) -> Result<ModuleOptimizer> {
+        optimizer
+            .from_bytes(Bytes::from_bytes_vec(self.optimizer.clone()))
+            .map_err(|e| RlError::file(path, format!("invalid '{OPTIMIZER_ENTRY}': {e}")))
+    }
+}
 
 /// What every checkpoint's `state.json` starts with: enough to act with the policy alone.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -35,6 +138,22 @@ pub struct PolicyState {
     pub action_high: Vec<f64>,
     /// Seed of the policy's sampling RNG.
     pub seed: u64,
+}
+
+impl PolicyState {
+    /// The state of a policy acting in `space`, sampling with `seed`.
+    pub fn new(space: &BoxSpace, seed: u64) -> Self {
+        Self {
+            action_low: space.low.clone(),
+            action_high: space.high.clone(),
+            seed,
+        }
+    }
+
+    /// The action space.
+    pub fn action_space(&self) -> BoxSpace {
+        BoxSpace::new(self.action_low.clone(), self.action_high.clone())
+    }
 }
 
 /// Writes the entries as one zip archive at `path`, atomically.
@@ -94,7 +213,7 @@ pub fn json_entry<T: for<'de> Deserialize<'de>>(
 }
 
 /// Rebuilds the network of an archive on `device`.
-pub fn policy_entry<P: ActorCritic>(
+pub fn policy_entry<P: SavedModel>(
     path: &Path,
     entries: &HashMap<String, Vec<u8>>,
     device: &Device,
@@ -108,8 +227,12 @@ pub(crate) fn load_policy<P: ActorCritic>(path: &Path, device: &Device) -> Resul
     let entries = read_archive(path)?;
     let state: PolicyState = json_entry(path, &entries, STATE_ENTRY)?;
     let network = policy_entry(path, &entries, device)?;
-    let space = BoxSpace::new(state.action_low, state.action_high);
-    Ok(Policy::new(network, space, device.clone(), state.seed))
+    Ok(Policy::new(
+        network,
+        state.action_space(),
+        device.clone(),
+        state.seed,
+    ))
 }
 
 /// The parameter ids of `module` in visiting order. The optimizer keys its state by parameter

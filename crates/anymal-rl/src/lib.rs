@@ -4,17 +4,23 @@
 //! Stable-Baselines3's semantics and defaults on vector environments, its rollout buffer and
 //! GAE ([`buffer`]), hyperparameter schedules ([`Schedule`]), global gradient-norm clipping
 //! ([`grad_clip`]), logging to TensorBoard, CSV, a progress bar and the console ([`Logger`]),
-//! atomic checkpoints ([`checkpoint`]) and policy evaluation ([`evaluate()`]).
+//! atomic checkpoints ([`checkpoint`]) and policy evaluation ([`evaluate()`]); for the
+//! teacher-student method, [`Anymal`](anymal_core::Anymal)'s teacher as PPO's actor-critic
+//! ([`teacher`]) and student distillation ([`StudentTrainer`], [`HeightNoise`]).
 
 pub mod buffer;
 pub mod checkpoint;
+pub mod episodes;
 pub mod error;
 pub mod evaluate;
 pub mod grad_clip;
+pub mod height_noise;
 pub mod logger;
 pub mod policy;
 pub mod ppo;
 pub mod schedule;
+pub mod student;
+pub mod teacher;
 pub mod tensorboard;
 
 pub use buffer::{RolloutBuffer, gae};
@@ -22,7 +28,12 @@ pub use error::{Result, RlError};
 pub use evaluate::{
     CurvePoint, EvalEpisode, EvalProtocol, TrainingReport, evaluate, train_with_evaluation,
 };
+pub use height_noise::{HeightNoise, NoiseCurriculum};
 pub use logger::Logger;
 pub use policy::{ActorCritic, Policy};
 pub use ppo::{Ppo, PpoConfig, UpdateStats};
 pub use schedule::{AdaptiveValue, Schedule};
+pub use student::{
+    PackageStudentArgs, StudentEvaluation, StudentStats, StudentTrainer, StudentTrainerConfig,
+};
+pub use teacher::PackagePpoArgs;

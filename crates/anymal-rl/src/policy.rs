@@ -143,3 +143,13 @@ pub(crate) fn clip_to_space(space: &BoxSpace, actions: &[f32]) -> Vec<f64> {
         .map(|(i, &a)| (a as f64).clamp(space.low[i % dim], space.high[i % dim]))
         .collect()
 }
+
+/// Checks that the environments act in the action space a trainer was built for.
+pub(crate) fn check_action_space(trainer: &BoxSpace, envs: &BoxSpace) -> Result<()> {
+    if envs != trainer {
+        return Err(RlError::Config(format!(
+            "the environments' action space {envs:?} differs from the trainer's {trainer:?}"
+        )));
+    }
+    Ok(())
+}

@@ -12,24 +12,24 @@
 //!    An optional target KL stops the epochs early.
 //! 4. **Logging** with SB3's names.
 
-use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Instant;
 
 use anymal_envs::{BoxSpace, Env, FlatObservation, VectorEnv};
 use burn::config::Config;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::{Bytes, Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::buffer::{Minibatch, RolloutBuffer};
-use crate::checkpoint::{self, OPTIMIZER_ENTRY, POLICY_ENTRY, PolicyState, STATE_ENTRY};
+use crate::checkpoint::{self, PolicyState, RngState};
+use crate::episodes::EpisodeWindow;
 use crate::error::RlError;
 use crate::grad_clip::clip_grad_norm;
 use crate::logger::Logger;
-use crate::policy::{ActorCritic, Policy, clip_to_space, rows_tensor, to_host};
+use crate::policy::{ActorCritic, Policy, check_action_space, clip_to_space, rows_tensor, to_host};
 use crate::schedule::{AdaptiveValue, Schedule};
 
 /// PPO hyperparameters. The defaults are Stable-Baselines3's (`PPO("MlpPolicy", env)`).
@@ -78,6 +78,12 @@ pub struct PpoConfig {
     /// Adam's epsilon (SB3 and PyTorch's PPO use 1e-5).
     #[config(default = 1e-5)]
     pub adam_eps: f64,
+    /// Adam's first-moment decay (the package's `betas.0`).
+    #[config(default = 0.9)]
+    pub adam_beta_1: f64,
+    /// Adam's second-moment decay (the package's `betas.1`).
+    #[config(default = 0.999)]
+    pub adam_beta_2: f64,
     /// Seed of the environments' resets, the action sampling and the minibatch shuffling.
     #[config(default = 0)]
     pub seed: u64,
@@ -116,7 +122,12 @@ impl PpoConfig {
                 return fail(format!("{name} must be at least 1"));
             }
         }
-        for (name, value) in [("gamma", self.gamma), ("gae_lambda", self.gae_lambda)] {
+        for (name, value) in [
+            ("gamma", self.gamma),
+            ("gae_lambda", self.gae_lambda),
+            ("adam_beta_1", self.adam_beta_1),
+            ("adam_beta_2", self.adam_beta_2),
+        ] {
             if !(0.0..=1.0).contains(&value) {
                 return fail(format!("{name} must be in [0, 1], got {value}"));
             }
@@ -150,7 +161,11 @@ impl PpoConfig {
     }
 
     fn optimizer(&self) -> ModuleOptimizer {
-        AdamConfig::new().with_epsilon(self.adam_eps as f32).init()
+        AdamConfig::new()
+            .with_epsilon(self.adam_eps as f32)
+            .with_beta_1(self.adam_beta_1 as f32)
+            .with_beta_2(self.adam_beta_2 as f32)
+            .init()
     }
 }
 
@@ -174,11 +189,8 @@ struct TrainerState {
     n_updates: u64,
     iterations: u64,
     learning_rate: AdaptiveValue,
-    rng_seed: [u8; 32],
-    rng_stream: u64,
-    rng_word_pos: String,
-    param_ids: Vec<u64>,
-    episodes: Vec<(f64, usize)>,
+    rng: RngState,
+    episodes: EpisodeWindow,
     elapsed_seconds: f64,
 }
 
@@ -216,7 +228,7 @@ pub struct Ppo<P: ActorCritic> {
     num_timesteps: u64,
     n_updates: u64,
     iterations: u64,
-    episodes: VecDeque<(f64, usize)>,
+    episodes: EpisodeWindow,
     env_state: Option<EnvState>,
     buffer: Option<RolloutBuffer>,
     elapsed_before: f64,
@@ -248,7 +260,7 @@ impl<P: ActorCritic> Ppo<P> {
             optimizer: config.optimizer(),
             rng: ChaCha8Rng::seed_from_u64(config.seed),
             learning_rate: AdaptiveValue::new(config.learning_rate),
-            episodes: VecDeque::with_capacity(config.stats_window),
+            episodes: EpisodeWindow::new(config.stats_window),
             config,
             policy,
             device: device.clone(),
@@ -308,8 +320,7 @@ impl<P: ActorCritic> Ppo<P> {
 
     /// Mean return of the last `stats_window` finished training episodes.
     pub fn mean_episode_return(&self) -> Option<f64> {
-        (!self.episodes.is_empty())
-            .then(|| self.episodes.iter().map(|e| e.0).sum::<f64>() / self.episodes.len() as f64)
+        self.episodes.mean_return()
     }
 
     /// Trains until `total_timesteps` environment steps.
@@ -434,7 +445,8 @@ impl<P: ActorCritic> Ppo<P> {
                 state.episode_returns[i] += step.rewards[i];
                 state.episode_lengths[i] += 1;
                 if dones[i] {
-                    self.finish_episode(state.episode_returns[i], state.episode_lengths[i]);
+                    self.episodes
+                        .push(state.episode_returns[i], state.episode_lengths[i]);
                     state.episode_returns[i] = 0.0;
                     state.episode_lengths[i] = 0;
                 }
@@ -620,13 +632,6 @@ impl<P: ActorCritic> Ppo<P> {
         }
     }
 
-    fn finish_episode(&mut self, episode_return: f64, length: usize) {
-        if self.episodes.len() == self.config.stats_window.max(1) {
-            self.episodes.pop_front();
-        }
-        self.episodes.push_back((episode_return, length));
-    }
-
     fn check_envs<E: Env>(&self, envs: &VectorEnv<E>) -> crate::Result<()> {
         let env = &envs.envs()[0];
         let obs_dim = env.observation_space().flat_dim();
@@ -636,23 +641,12 @@ impl<P: ActorCritic> Ppo<P> {
                 self.policy.obs_dim()
             )));
         }
-        if env.action_space() != self.action_space {
-            return Err(RlError::Config(format!(
-                "the environments' action space {:?} differs from the trainer's {:?}",
-                env.action_space(),
-                self.action_space
-            )));
-        }
-        Ok(())
+        check_action_space(&self.action_space, &env.action_space())
     }
 
     fn log(&mut self, stats: &UpdateStats, logger: &mut Logger) -> crate::Result<()> {
         let elapsed = self.started.elapsed().as_secs_f64();
-        if let Some(mean) = self.mean_episode_return() {
-            let lengths = self.episodes.iter().map(|e| e.1 as f64).sum::<f64>();
-            logger.record("rollout/ep_rew_mean", mean);
-            logger.record("rollout/ep_len_mean", lengths / self.episodes.len() as f64);
-        }
+        self.episodes.record(logger);
         let steps = (self.num_timesteps - self.steps_at_start) as f64;
         logger.record("time/fps", (steps / elapsed.max(1e-9)).floor());
         logger.record("time/iterations", self.iterations as f64);
@@ -697,73 +691,34 @@ impl<P: ActorCritic> Ppo<P> {
 
     /// Writes a checkpoint (network, optimizer, counters, schedules, RNG) to `path`, atomically.
     pub fn save(&self, path: impl AsRef<Path>) -> crate::Result<()> {
-        let path = path.as_ref();
-        let policy = anymal_core::io::to_bytes(&self.policy)
-            .map_err(|e| RlError::file(path, format!("cannot encode the network: {e}")))?;
-        let optimizer = self
-            .optimizer
-            .into_bytes()
-            .map_err(|e| RlError::file(path, format!("cannot encode the optimizer: {e}")))?;
         let state = TrainerState {
-            policy: PolicyState {
-                action_low: self.action_space.low.clone(),
-                action_high: self.action_space.high.clone(),
-                seed: self.config.seed,
-            },
+            policy: PolicyState::new(&self.action_space, self.config.seed),
             config: self.config.clone(),
             total_timesteps: self.total_timesteps,
             num_timesteps: self.num_timesteps,
             n_updates: self.n_updates,
             iterations: self.iterations,
             learning_rate: self.learning_rate,
-            rng_seed: self.rng.get_seed(),
-            rng_stream: self.rng.get_stream(),
-            rng_word_pos: self.rng.get_word_pos().to_string(),
-            param_ids: checkpoint::param_ids(&self.policy),
-            episodes: self.episodes.iter().copied().collect(),
+            rng: RngState::of(&self.rng),
+            episodes: self.episodes.clone(),
             elapsed_seconds: self.elapsed_before + self.started.elapsed().as_secs_f64(),
         };
-        let state = serde_json::to_vec_pretty(&state)
-            .map_err(|e| RlError::file(path, format!("cannot encode the state: {e}")))?;
-        checkpoint::write_archive(
-            path,
-            &[
-                (POLICY_ENTRY, policy),
-                (OPTIMIZER_ENTRY, optimizer.to_vec()),
-                (STATE_ENTRY, state),
-            ],
-        )
+        checkpoint::write_training(path.as_ref(), &self.policy, &self.optimizer, &state)
     }
 
     /// Resumes a run from a checkpoint written by [`Ppo::save`], on `device` (autodiff). The
     /// environments are reset when training continues, as Stable-Baselines3 does after loading.
     pub fn load(path: impl AsRef<Path>, device: &Device) -> crate::Result<Self> {
         let path = path.as_ref();
-        let entries = checkpoint::read_archive(path)?;
-        let state: TrainerState = checkpoint::json_entry(path, &entries, STATE_ENTRY)?;
-        let policy: P = checkpoint::policy_entry(path, &entries, device)?;
-        let policy = checkpoint::restore_param_ids(policy, &state.param_ids)
-            .map_err(|e| RlError::file(path, e))?;
-        let optimizer_bytes = entries
-            .get(OPTIMIZER_ENTRY)
-            .ok_or_else(|| RlError::file(path, format!("checkpoint has no '{OPTIMIZER_ENTRY}'")))?;
-        let optimizer = state
-            .config
-            .optimizer()
-            .from_bytes(Bytes::from_bytes_vec(optimizer_bytes.clone()))
-            .map_err(|e| RlError::file(path, format!("invalid '{OPTIMIZER_ENTRY}': {e}")))?;
-        let word_pos: u128 = state
-            .rng_word_pos
-            .parse()
-            .map_err(|e| RlError::file(path, format!("invalid RNG state: {e}")))?;
-        let mut rng = ChaCha8Rng::from_seed(state.rng_seed);
-        rng.set_stream(state.rng_stream);
-        rng.set_word_pos(word_pos);
+        let saved = checkpoint::read_training::<P, TrainerState>(path, device)?;
+        let state = saved.state.clone();
+        let optimizer = saved.optimizer(path, state.config.optimizer())?;
+        let rng = state.rng.restore().map_err(|e| RlError::file(path, e))?;
         let mut ppo = Self::new(
             state.config,
-            policy,
+            saved.model,
             device,
-            BoxSpace::new(state.policy.action_low, state.policy.action_high),
+            state.policy.action_space(),
             state.total_timesteps,
         )
         .map_err(|e| RlError::file(path, e))?;
@@ -774,7 +729,7 @@ impl<P: ActorCritic> Ppo<P> {
         ppo.steps_at_start = state.num_timesteps;
         ppo.n_updates = state.n_updates;
         ppo.iterations = state.iterations;
-        ppo.episodes = state.episodes.into_iter().collect();
+        ppo.episodes = state.episodes;
         ppo.elapsed_before = state.elapsed_seconds;
         Ok(ppo)
     }
