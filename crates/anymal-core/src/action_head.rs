@@ -4,11 +4,10 @@
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::activation::leaky_relu;
 use burn::tensor::{Device, Tensor};
 
+use crate::activation::leaky_relu;
 use crate::distribution::{ActionDistribution, Categorical, DiagGaussian};
-use crate::mlp::LEAKY_RELU_SLOPE;
 
 /// Which distribution a policy's actions follow.
 #[derive(Config, Debug, PartialEq)]
@@ -51,7 +50,7 @@ impl ActionHead {
 
     /// Logits (categorical) or means (Gaussian), `[batch, num_actions]`.
     pub fn forward(&self, features: Tensor<2>) -> Tensor<2> {
-        self.linear.forward(leaky_relu(features, LEAKY_RELU_SLOPE))
+        self.linear.forward(leaky_relu(features))
     }
 
     /// The distribution that `actions` (this head's output) parameterise.

@@ -12,8 +12,10 @@
 use burn::config::Config;
 use burn::module::{Initializer, Module};
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::activation::{sigmoid, tanh};
+use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::activation::tanh;
 
 /// Configuration of a [`GruCell`].
 #[derive(Config, Debug)]

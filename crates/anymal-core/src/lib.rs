@@ -11,6 +11,7 @@
 //! No environment or training-loop code lives here.
 
 pub mod action_head;
+pub mod activation;
 pub mod actor_critic;
 pub mod anymal;
 pub mod device;

@@ -5,10 +5,8 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::Tensor;
-use burn::tensor::activation::leaky_relu;
 
-/// Negative slope of LeakyReLU (PyTorch's default).
-pub const LEAKY_RELU_SLOPE: f64 = 0.01;
+use crate::activation::leaky_relu;
 
 /// Configuration of an [`Mlp`].
 #[derive(Config, Debug)]
@@ -57,7 +55,7 @@ impl Mlp {
         for (i, layer) in self.layers.iter().enumerate() {
             x = layer.forward(x);
             if i < last || self.final_activation {
-                x = leaky_relu(x, LEAKY_RELU_SLOPE);
+                x = leaky_relu(x);
             }
         }
         x

@@ -10,13 +10,13 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::activation::leaky_relu;
 use burn::tensor::{Device, Tensor};
 
 use crate::action_head::{ActionHead, ActionKind};
+use crate::activation::leaky_relu;
 use crate::distribution::ActionDistribution;
 use crate::error::Error;
-use crate::mlp::{LEAKY_RELU_SLOPE, Mlp, MlpConfig};
+use crate::mlp::{Mlp, MlpConfig};
 use crate::shape::BatchShapes;
 
 /// Configuration of a [`Teacher`]; names and defaults are the PyTorch package's.
@@ -158,7 +158,7 @@ impl Teacher {
         ));
         let value = self
             .value_head
-            .forward(leaky_relu(features.clone(), LEAKY_RELU_SLOPE))
+            .forward(leaky_relu(features.clone()))
             .reshape([batch]);
         Ok(TeacherOutput {
             action: self.action_head.forward(features),
