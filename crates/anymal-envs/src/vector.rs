@@ -2,8 +2,6 @@
 //! autoreset: a copy whose episode ends is reset in the same `step`, its returned observation is
 //! the reset one, and the final observation is kept for bootstrapping.
 
-use rayon::prelude::*;
-
 use crate::env::{Env, Info, Step};
 use crate::error::{EnvError, Result};
 
@@ -27,7 +25,9 @@ pub struct VectorStep<O> {
 /// N copies of an environment on `num_threads` worker threads (1: the caller's thread).
 pub struct VectorEnv<E: Env> {
     envs: Vec<E>,
-    pool: Option<rayon::ThreadPool>,
+    /// Helpers beside the calling thread (`num_threads - 1` of them), if any.
+    helpers: Option<rayon::ThreadPool>,
+    num_threads: usize,
     action_dim: usize,
     started: bool,
 }
@@ -41,16 +41,18 @@ impl<E: Env> VectorEnv<E> {
                 envs.len()
             )));
         }
-        let pool = (num_threads > 1).then(|| {
+        let num_threads = num_threads.min(envs.len());
+        let helpers = (num_threads > 1).then(|| {
             rayon::ThreadPoolBuilder::new()
-                .num_threads(num_threads)
+                .num_threads(num_threads - 1)
                 .build()
                 .expect("start worker threads")
         });
         let action_dim = envs[0].action_space().dim();
         Ok(Self {
             envs,
-            pool,
+            helpers,
+            num_threads,
             action_dim,
             started: false,
         })
@@ -127,26 +129,32 @@ impl<E: Env> VectorEnv<E> {
         Ok(out)
     }
 
-    /// Applies `f(index, env)` to every copy, in parallel when there are worker threads.
+    /// Applies `f(index, env)` to every copy. With several threads, the copies are split into
+    /// one contiguous chunk per thread: the calling thread steps the first chunk itself while
+    /// the helpers step the others, so a step costs one hand-off instead of two (measured on 2
+    /// cores: `pool.install`, which parks the caller, scaled 1.2-1.5x from 1 to 2 threads).
     fn run<T: Send>(&mut self, f: impl Fn(usize, &mut E) -> T + Sync) -> Vec<T> {
-        match &self.pool {
-            None => self
-                .envs
-                .iter_mut()
+        let apply = |offset: usize, envs: &mut [E]| -> Vec<T> {
+            envs.iter_mut()
                 .enumerate()
-                .map(|(i, env)| f(i, env))
-                .collect(),
-            Some(pool) => {
-                let envs = &mut self.envs;
-                let chunk = envs.len().div_ceil(pool.current_num_threads());
-                pool.install(|| {
-                    envs.par_iter_mut()
-                        .with_min_len(chunk)
-                        .enumerate()
-                        .map(|(i, env)| f(i, env))
-                        .collect()
-                })
+                .map(|(i, env)| f(offset + i, env))
+                .collect()
+        };
+        let Some(helpers) = &self.helpers else {
+            return apply(0, &mut self.envs);
+        };
+        let chunk = self.envs.len().div_ceil(self.num_threads);
+        let mut outputs: Vec<Vec<T>> = Vec::new();
+        outputs.resize_with(self.envs.len().div_ceil(chunk), Vec::new);
+        let apply = &apply;
+        helpers.in_place_scope(|scope| {
+            let mut chunks = self.envs.chunks_mut(chunk).zip(outputs.iter_mut());
+            let (own_envs, own_output) = chunks.next().expect("at least one copy");
+            for (index, (envs, output)) in chunks.enumerate() {
+                scope.spawn(move |_| *output = apply((index + 1) * chunk, envs));
             }
-        }
+            *own_output = apply(0, own_envs);
+        });
+        outputs.into_iter().flatten().collect()
     }
 }
