@@ -165,6 +165,8 @@ fn student_checkpoints_resume_exactly_and_name_bad_files() {
     let mut trainer = StudentTrainer::new(config, small_anymal(&device), &device, space).unwrap();
     let mut logger = Logger::new();
     trainer.learn(&mut envs, 2, &mut logger).unwrap();
+    // update_normalizer: the trained model's statistics saw 2 iterations x 20 steps x 4 envs.
+    assert_eq!(trainer.anymal().normalizer.proprio.count(), 160.0);
     trainer.save(&path).unwrap();
     trainer.reset_environments();
     let continued = trainer.iterate(&mut envs, &mut logger).unwrap();

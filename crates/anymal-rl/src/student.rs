@@ -337,16 +337,6 @@ fn tensor<const D: usize>(values: Vec<f32>, dims: [usize; D], device: &Device) -
     Tensor::from_data(TensorData::new(values, dims), device)
 }
 
-/// Adds raw `[proprio, extero, noisy extero, privileged]` rows to `model`'s statistics.
-fn update_statistics(model: &mut Anymal, raw: &[Vec<f32>; 4], w: Widths, device: &Device) {
-    let n = raw[0].len() / w.proprio;
-    model.normalizer.update(
-        tensor(raw[0].clone(), [n, w.proprio], device),
-        tensor(raw[1].clone(), [n, w.legs, w.samples], device),
-        tensor(raw[3].clone(), [n, w.privileged], device),
-    );
-}
-
 /// Running sums of a rollout's diagnostics.
 struct Diagnostics {
     rows: usize,
@@ -952,35 +942,29 @@ impl Acting<'_> {
                     .flat_map(|o| part(o).iter().copied())
                     .collect()
             };
-            let raw = [
+            let (proprio, extero, privileged) = (
                 group(|o| &o.proprio),
                 group(|o| &o.extero),
-                noisy,
                 group(|o| &o.privileged),
-            ];
+            );
+            let raw = (
+                tensor(proprio, [n, w.proprio], self.device),
+                tensor(extero, [n, w.legs, w.samples], self.device),
+                tensor(privileged, [n, w.privileged], self.device),
+            );
             if let Some((training, device)) = training_statistics.as_mut() {
-                update_statistics(training, &raw, w, device);
-                update_statistics(model, &raw, w, self.device);
-            }
-            let [proprio, extero, noisy, privileged] = raw;
-            let proprio =
+                let on = |t: &Tensor<2>| t.clone().to_device(device);
+                training
+                    .normalizer
+                    .update(on(&raw.0), raw.1.clone().to_device(device), on(&raw.2));
                 model
                     .normalizer
-                    .proprio
-                    .normalize(tensor(proprio, [n, w.proprio], self.device));
-            let extero = model.normalizer.normalize_extero(tensor(
-                extero,
-                [n, w.legs, w.samples],
-                self.device,
-            ));
+                    .update(raw.0.clone(), raw.1.clone(), raw.2.clone());
+            }
+            let (proprio, extero, privileged) = model.normalizer.normalize(raw.0, raw.1, raw.2);
             let noisy = model.normalizer.normalize_extero(tensor(
                 noisy,
                 [n, w.legs, w.samples],
-                self.device,
-            ));
-            let privileged = model.normalizer.privileged.normalize(tensor(
-                privileged,
-                [n, w.privileged],
                 self.device,
             ));
 
