@@ -69,12 +69,18 @@ impl Env for Toy {
     }
 }
 
-/// Burn's device RNG is shared by the whole process: seeding and drawing the initial weights
-/// under one lock keeps parallel tests from interleaving their draws.
+/// Burn's device RNG is shared by the whole process, and PPO samples its actions from it: every
+/// test here holds this lock while it runs, so that parallel tests never interleave their draws
+/// (a seeded run then reproduces exactly, as it does in a program of its own).
 static DEVICE_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+fn device_rng() -> std::sync::MutexGuard<'static, ()> {
+    DEVICE_RNG
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn sb3_network(obs_dim: usize, device: &Device) -> MlpActorCritic {
-    let _draws = DEVICE_RNG.lock().unwrap();
     device.seed(7);
     MlpActorCriticConfig::new(obs_dim, 1).init(device).unwrap()
 }
@@ -88,6 +94,7 @@ fn trainer(config: PpoConfig, obs_dim: usize, bound: f64, total: u64) -> Ppo<Mlp
 
 #[test]
 fn mlp_policy_preset_matches_sb3() {
+    let _rng = device_rng();
     let device = flex();
     let net = sb3_network(4, &device);
     // SB3's MlpPolicy on a 4-d observation and 1-d action: 9091 parameters.
@@ -152,6 +159,7 @@ fn mlp_policy_preset_matches_sb3() {
 
 #[test]
 fn truncations_bootstrap_and_terminations_do_not() {
+    let _rng = device_rng();
     let envs = vec![TimeLimit::new(
         Toy {
             bandit: false,
@@ -203,6 +211,7 @@ fn truncations_bootstrap_and_terminations_do_not() {
 
 #[test]
 fn gradient_clipping_is_global() {
+    let _rng = device_rng();
     let device = flex().autodiff();
     let net = sb3_network(4, &device);
     let obs = Tensor::<2>::from_data(TensorData::new(vec![3.0f32; 32], [8, 4]), &device);
@@ -286,6 +295,7 @@ fn bandit_run(seed: u64, iterations: usize) -> (Ppo<MlpActorCritic>, Vec<f64>) {
 
 #[test]
 fn ppo_learns_a_bandit_and_is_deterministic() {
+    let _rng = device_rng();
     let (ppo, curve) = bandit_run(3, 40);
     let mut policy = ppo.policy();
     let action = policy.predict(&[1.0], true).unwrap()[0];
@@ -303,6 +313,7 @@ fn ppo_learns_a_bandit_and_is_deterministic() {
 
 #[test]
 fn logs_are_readable_tensorboard_and_csv() {
+    let _rng = device_rng();
     let dir = tempfile::tempdir().unwrap();
     let task = PendulumTask::new(PendulumVersion::V4);
     let mut envs = VectorEnv::new(vec![task.make().unwrap(), task.make().unwrap()], 1).unwrap();
@@ -389,6 +400,7 @@ fn logs_are_readable_tensorboard_and_csv() {
 
 #[test]
 fn checkpoints_resume_exactly_and_reject_bad_files() {
+    let _rng = device_rng();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.ckpt");
     let device = flex().autodiff();
@@ -481,6 +493,7 @@ fn checkpoints_resume_exactly_and_reject_bad_files() {
 
 #[test]
 fn bad_configurations_are_named() {
+    let _rng = device_rng();
     let device = flex().autodiff();
     let space = BoxSpace::uniform(1, -2.0, 2.0);
     let err = |config: PpoConfig| match Ppo::new(

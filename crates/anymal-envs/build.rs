@@ -29,7 +29,10 @@ fn main() {
 /// The folder of a real MuJoCo the user pointed MUJOCO_DYNAMIC_LINK_DIR to, if any.
 fn user_mujoco() -> Option<PathBuf> {
     let dir = PathBuf::from(std::env::var_os("MUJOCO_DYNAMIC_LINK_DIR")?);
-    let ours = Path::new(env!("CARGO_MANIFEST_DIR")).join("mujoco");
+    // Read at run time: a compiled build script can be reused for a checkout at another path
+    // (a shared CARGO_TARGET_DIR), where `env!` would still name the first one.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")?;
+    let ours = Path::new(&manifest_dir).join("mujoco");
     (dir.canonicalize().ok()? != ours.canonicalize().ok()?).then_some(dir)
 }
 

@@ -6,8 +6,8 @@ use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 
-use crate::activation::leaky_relu;
 use crate::distribution::{ActionDistribution, Categorical, DiagGaussian};
+use crate::fused::{LinearActivation, linear};
 
 /// Which distribution a policy's actions follow.
 #[derive(Config, Debug, PartialEq)]
@@ -22,7 +22,9 @@ pub enum ActionKind {
     },
 }
 
-/// LeakyReLU, then a Linear layer to the action outputs; plus the log-std of a Gaussian policy.
+/// A Linear layer from the trunk's (activated) features to the action outputs; plus the log-std
+/// of a Gaussian policy. The package's head starts with a LeakyReLU: here the trunk applies it,
+/// once for the action and value heads.
 #[derive(Module, Debug)]
 pub struct ActionHead {
     /// Trunk features to logits or means.
@@ -48,9 +50,10 @@ impl ActionHead {
         }
     }
 
-    /// Logits (categorical) or means (Gaussian), `[batch, num_actions]`.
+    /// Logits (categorical) or means (Gaussian), `[batch, num_actions]`, from activated trunk
+    /// features.
     pub fn forward(&self, features: Tensor<2>) -> Tensor<2> {
-        self.linear.forward(leaky_relu(features))
+        linear(&self.linear, features, LinearActivation::Identity)
     }
 
     /// The distribution that `actions` (this head's output) parameterise.

@@ -2,11 +2,15 @@
 //! the functions (to rounding). Measured with `perf` on `bench_networks`:
 //! - Burn's generic LeakyReLU under autodiff goes through `mask_where`, which took a third of
 //!   the teacher update's time on flex; ReLU has one-pass kernels forward and backward.
-//!   Without autodiff (acting), Burn's LeakyReLU is one pass and is used as is.
-//! - flex's `tanh` costs about three times its `sigmoid`.
+//!   Without autodiff (acting), Burn's LeakyReLU is one pass and is used as is. (On flex the
+//!   networks fuse LeakyReLU into their Linear layers: [`crate::fused::linear`].)
+//! - On flex, sigmoid and tanh run the one-pass kernels of [`crate::fused::activation`];
+//!   elsewhere Burn's sigmoid, and tanh as `2 sigmoid(2x) - 1` (flex's tanh cost about three
+//!   times its sigmoid).
 
 use burn::tensor::Tensor;
-use burn::tensor::activation::sigmoid;
+
+use crate::fused::activation::{OutputActivation, apply};
 
 /// Negative slope of LeakyReLU (PyTorch's default).
 pub const LEAKY_RELU_SLOPE: f64 = 0.01;
@@ -21,10 +25,19 @@ pub fn leaky_relu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     }
 }
 
-/// `tanh(x)`, computed as `2 sigmoid(2x) - 1`; the sigmoid's own backward keeps the gradient
-/// exact and finite.
+/// `1 / (1 + e^-x)`.
+pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    apply(&x, OutputActivation::Sigmoid).unwrap_or_else(|| burn::tensor::activation::sigmoid(x))
+}
+
+/// `tanh(x)`; off flex computed as `2 sigmoid(2x) - 1`, whose sigmoid backward keeps the
+/// gradient exact and finite.
 pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    sigmoid(x.mul_scalar(2.0)).mul_scalar(2.0).sub_scalar(1.0)
+    apply(&x, OutputActivation::Tanh).unwrap_or_else(|| {
+        burn::tensor::activation::sigmoid(x.mul_scalar(2.0))
+            .mul_scalar(2.0)
+            .sub_scalar(1.0)
+    })
 }
 
 #[cfg(test)]

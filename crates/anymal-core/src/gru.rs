@@ -12,10 +12,10 @@
 use burn::config::Config;
 use burn::module::{Initializer, Module};
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::activation::tanh;
+use crate::activation::{sigmoid, tanh};
+use crate::fused::{LinearActivation, linear};
 
 /// Configuration of a [`GruCell`].
 #[derive(Config, Debug)]
@@ -59,8 +59,10 @@ impl GruCellConfig {
 impl GruCell {
     /// One step: `x` is `[batch, input]`, `h` is `[batch, hidden]`; returns the next `h`.
     pub fn forward(&self, x: Tensor<2>, h: Tensor<2>) -> Tensor<2> {
-        let [input_r, input_z, input_n] = three_gates(self.input.forward(x));
-        let [hidden_r, hidden_z, hidden_n] = three_gates(self.hidden.forward(h.clone()));
+        let [input_r, input_z, input_n] =
+            three_gates(linear(&self.input, x, LinearActivation::Identity));
+        let [hidden_r, hidden_z, hidden_n] =
+            three_gates(linear(&self.hidden, h.clone(), LinearActivation::Identity));
         let reset = sigmoid(input_r + hidden_r);
         let update = sigmoid(input_z + hidden_z);
         let new = tanh(input_n + reset * hidden_n);

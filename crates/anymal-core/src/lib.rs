@@ -17,6 +17,7 @@ pub mod anymal;
 pub mod device;
 pub mod distribution;
 pub mod error;
+pub mod fused;
 pub mod gru;
 pub mod io;
 pub mod mlp;
@@ -32,6 +33,7 @@ pub use anymal::{Anymal, AnymalConfig, Distillation, DistillationTargets, Extero
 pub use device::{describe_device, parse_device};
 pub use distribution::{ActionDistribution, Categorical, DiagGaussian};
 pub use error::{Error, Result};
+pub use fused::{LinearActivation, linear};
 pub use gru::{GruCell, GruCellConfig, GruStack, GruStackConfig, reset_hiddens};
 pub use mlp::{Mlp, MlpConfig};
 pub use normalization::{ObservationNormalizer, RunningStats, RunningStatsConfig};

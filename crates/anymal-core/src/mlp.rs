@@ -6,7 +6,7 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::Tensor;
 
-use crate::activation::leaky_relu;
+use crate::fused::{LinearActivation, linear};
 
 /// Configuration of an [`Mlp`].
 #[derive(Config, Debug)]
@@ -53,10 +53,12 @@ impl Mlp {
         let last = self.layers.len() - 1;
         let mut x = x;
         for (i, layer) in self.layers.iter().enumerate() {
-            x = layer.forward(x);
-            if i < last || self.final_activation {
-                x = leaky_relu(x);
-            }
+            let activation = if i < last || self.final_activation {
+                LinearActivation::LeakyRelu
+            } else {
+                LinearActivation::Identity
+            };
+            x = linear(layer, x, activation);
         }
         x
     }

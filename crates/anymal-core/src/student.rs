@@ -12,10 +12,10 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
 use crate::action_head::{ActionHead, ActionKind};
+use crate::activation::sigmoid;
 use crate::distribution::ActionDistribution;
 use crate::error::Error;
 use crate::gru::{GruStack, GruStackConfig};
@@ -240,6 +240,7 @@ impl StudentConfig {
                 self.proprio_dim + self.belief_state_dim,
                 &self.mlp_hidden,
             ))
+            .with_final_activation(true)
             .init(device),
             action_head: ActionHead::new(features, self.num_actions, &self.action_kind, device),
             config: self.clone(),

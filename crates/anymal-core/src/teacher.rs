@@ -13,9 +13,9 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 
 use crate::action_head::{ActionHead, ActionKind};
-use crate::activation::leaky_relu;
 use crate::distribution::ActionDistribution;
 use crate::error::Error;
+use crate::fused::{LinearActivation, linear};
 use crate::mlp::{Mlp, MlpConfig};
 use crate::shape::BatchShapes;
 
@@ -63,7 +63,8 @@ pub struct Teacher {
     pub extero_encoder: Mlp,
     /// Encoder of the privileged observation.
     pub privileged_encoder: Mlp,
-    /// Shared trunk of the policy and value heads.
+    /// Shared trunk of the policy and value heads (its output is activated: the package's
+    /// heads each start with a LeakyReLU).
     pub trunk: Mlp,
     /// Policy output.
     pub action_head: ActionHead,
@@ -127,6 +128,7 @@ impl TeacherConfig {
             ))
             .init(device),
             trunk: MlpConfig::new(trunk_dims(self.trunk_input_dim(), &self.mlp_hidden))
+                .with_final_activation(true)
                 .init(device),
             action_head: ActionHead::new(features, self.num_actions, &self.action_kind, device),
             value_head: LinearConfig::new(features, 1).init(device),
@@ -156,10 +158,12 @@ impl Teacher {
             vec![proprio, latent_extero, latent_privileged],
             1,
         ));
-        let value = self
-            .value_head
-            .forward(leaky_relu(features.clone()))
-            .reshape([batch]);
+        let value = linear(
+            &self.value_head,
+            features.clone(),
+            LinearActivation::Identity,
+        )
+        .reshape([batch]);
         Ok(TeacherOutput {
             action: self.action_head.forward(features),
             value,
@@ -193,7 +197,7 @@ pub(crate) fn layer_dims(input: usize, hidden: &[usize], output: usize) -> Vec<u
         .collect()
 }
 
-/// `[input, hidden...]`: the trunk ends at its last hidden width (the heads follow).
+/// `[input, hidden...]`: the trunk ends at its last hidden width, activated (the heads follow).
 pub(crate) fn trunk_dims(input: usize, hidden: &[usize]) -> Vec<usize> {
     std::iter::once(input)
         .chain(hidden.iter().copied())
