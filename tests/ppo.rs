@@ -69,7 +69,7 @@ impl Env for Toy {
     }
 }
 
-/// Burn's device RNG is shared by the whole process, and PPO samples its actions from it: every
+/// Burn's device RNG is shared by the whole process and draws parameters lazily, on first use: every
 /// test here holds this lock while it runs, so that parallel tests never interleave their draws
 /// (a seeded run then reproduces exactly, as it does in a program of its own).
 static DEVICE_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
