@@ -1,5 +1,5 @@
-//! Sigmoid and tanh in one pass each way: forward computes the output (in place when the input
-//! buffer is not shared) and keeps it; backward multiplies the gradient by the derivative read
+//! Sigmoid and tanh in one pass each way: forward writes the output into a fresh buffer (the
+//! caller still holds the input) and keeps it; backward multiplies the gradient by the derivative read
 //! from that output, `y (1 - y)` or `1 - y^2`. Burn's autodiff sigmoid recomputes the sigmoid
 //! in its backward and then takes four more passes (flex, Burn 0.22.1).
 
@@ -64,7 +64,7 @@ pub fn apply<const D: usize>(x: &Tensor<D>, activation: OutputActivation) -> Opt
 
 fn forward(x: FlexTensor, activation: OutputActivation) -> FlexTensor {
     let mut out = contiguous(x);
-    // Copy-on-write: in place unless another tensor shares the buffer.
+    // Copy-on-write: the caller's handle shares the input, so this writes a fresh buffer.
     let values = out.storage_mut::<f32>();
     for_row_chunks(values, 1, |values| {
         for value in values {
