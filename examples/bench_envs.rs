@@ -1,7 +1,8 @@
 //! Environment throughput with random actions: one InvertedPendulum-v4, two on two threads, and
 //! the vector env on 1 and 2 worker threads, beside the ceiling measured in the same run (a tight
 //! loop of raw `mj_step` on the same model and states, two per environment step)
-//! and Gymnasium's Python env on this machine kind. Medians of 5 runs.
+//! and Gymnasium's Python env on this machine kind. Medians of 5 rounds; each round runs every
+//! setup once, so that a slow period of a shared machine falls on all of them alike.
 //!
 //! `cargo run --release --example bench_envs`
 
@@ -33,17 +34,11 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-/// Steps per second of `f`, which performs `steps` steps, as the median of `repeats` runs.
-fn rate(repeats: usize, steps: usize, mut f: impl FnMut()) -> f64 {
-    median(
-        (0..repeats)
-            .map(|_| {
-                let start = Instant::now();
-                f();
-                steps as f64 / start.elapsed().as_secs_f64()
-            })
-            .collect(),
-    )
+/// Steps per second of `f`, which performs `steps` steps.
+fn rate(steps: usize, f: impl FnOnce()) -> f64 {
+    let start = Instant::now();
+    f();
+    steps as f64 / start.elapsed().as_secs_f64()
 }
 
 /// `steps` environment steps' worth of raw `mj_step` calls (two each), resetting the state when
@@ -83,6 +78,8 @@ fn on_two_threads(f: impl Fn() + Sync) {
     });
 }
 
+/// Steps per second of a vector env of `num_envs` copies on `threads` threads, over about
+/// `steps` environment steps.
 fn vector_env(num_envs: usize, threads: usize, steps: usize) -> f64 {
     let envs = (0..num_envs)
         .map(|_| make_inverted_pendulum(PendulumVersion::V4))
@@ -104,17 +101,22 @@ fn vector_env(num_envs: usize, threads: usize, steps: usize) -> f64 {
 
 fn main() {
     let args = Args::parse();
-    let (n, r) = (args.steps, args.repeats);
-    let ceiling = rate(r, n, || raw_mj_steps(n));
-    let ceiling_2 = rate(r, 2 * n, || on_two_threads(|| raw_mj_steps(n)));
-    let one = rate(r, n, || single_env(n, 0));
-    let two = rate(r, 2 * n, || on_two_threads(|| single_env(n, 1)));
-    let vec1 = median((0..r).map(|_| vector_env(args.num_envs, 1, n)).collect());
-    let vec2 = median(
-        (0..r)
-            .map(|_| vector_env(args.num_envs, 2, 2 * n))
-            .collect(),
-    );
+    let n = args.steps;
+    let setups: [&dyn Fn() -> f64; 6] = [
+        &|| rate(n, || raw_mj_steps(n)),
+        &|| rate(2 * n, || on_two_threads(|| raw_mj_steps(n))),
+        &|| rate(n, || single_env(n, 0)),
+        &|| rate(2 * n, || on_two_threads(|| single_env(n, 1))),
+        &|| vector_env(args.num_envs, 1, n),
+        &|| vector_env(args.num_envs, 2, 2 * n),
+    ];
+    let mut rates: [Vec<f64>; 6] = Default::default();
+    for _ in 0..args.repeats {
+        for (setup, rates) in setups.iter().zip(rates.iter_mut()) {
+            rates.push(setup());
+        }
+    }
+    let [ceiling, ceiling_2, one, two, vec1, vec2] = rates.map(median);
 
     println!(
         "InvertedPendulum-v4, random actions; ceiling = tight loop of raw mj_step, 2 per env step\n"

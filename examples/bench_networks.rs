@@ -31,6 +31,9 @@ struct Args {
     /// Timed repetitions of (b) and (c).
     #[arg(long, default_value_t = 10)]
     train_iters: usize,
+    /// Comma-separated workloads to run (a, b, c), for profiling one of them.
+    #[arg(long, default_value = "a,b,c")]
+    workloads: String,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -48,7 +51,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &|| teacher_update(&device, args.train_iters),
             &|| student_tbptt_update(&device, args.train_iters),
         ];
-        for ((workload, reference), measure) in PYTORCH.iter().zip(workloads) {
+        for (((workload, reference), measure), letter) in
+            PYTORCH.iter().zip(workloads).zip(["a", "b", "c"])
+        {
+            if !args
+                .workloads
+                .split(',')
+                .any(|chosen| chosen.trim() == letter)
+            {
+                continue;
+            }
             let median = measure()?;
             let row = format!(
                 "| {workload} | {name} | {} | {} | {:.2}x |",

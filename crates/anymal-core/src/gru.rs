@@ -14,8 +14,7 @@ use burn::module::{Initializer, Module};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::activation::{sigmoid, tanh};
-use crate::fused::{LinearActivation, linear};
+use crate::fused::{LinearActivation, gru_update, linear};
 
 /// Configuration of a [`GruCell`].
 #[derive(Config, Debug)]
@@ -27,7 +26,8 @@ pub struct GruCellConfig {
 }
 
 /// One GRU cell. Both projections compute the three gates (reset, update, new) in one matmul,
-/// in PyTorch's order, so `input.weight` is PyTorch's `weight_ih` transposed.
+/// in PyTorch's order, so `input.weight` is PyTorch's `weight_ih` transposed; the rest of the
+/// step is [`gru_update`] (one fused operation on flex).
 #[derive(Module, Debug)]
 pub struct GruCell {
     /// Input projection, `[input, 3 * hidden]`.
@@ -59,26 +59,15 @@ impl GruCellConfig {
 impl GruCell {
     /// One step: `x` is `[batch, input]`, `h` is `[batch, hidden]`; returns the next `h`.
     pub fn forward(&self, x: Tensor<2>, h: Tensor<2>) -> Tensor<2> {
-        let [input_r, input_z, input_n] =
-            three_gates(linear(&self.input, x, LinearActivation::Identity));
-        let [hidden_r, hidden_z, hidden_n] =
-            three_gates(linear(&self.hidden, h.clone(), LinearActivation::Identity));
-        let reset = sigmoid(input_r + hidden_r);
-        let update = sigmoid(input_z + hidden_z);
-        let new = tanh(input_n + reset * hidden_n);
-        // (1 - z) * n + z * h, written with one multiplication.
-        new.clone() + update * (h - new)
+        let input_gates = linear(&self.input, x, LinearActivation::Identity);
+        let hidden_gates = linear(&self.hidden, h.clone(), LinearActivation::Identity);
+        gru_update(input_gates, hidden_gates, h)
     }
 
     /// Width of the hidden state.
     pub fn hidden_size(&self) -> usize {
         self.hidden.weight.dims()[0]
     }
-}
-
-fn three_gates(gates: Tensor<2>) -> [Tensor<2>; 3] {
-    let mut parts = gates.chunk(3, 1).into_iter();
-    std::array::from_fn(|_| parts.next().expect("chunk(3) gives three parts"))
 }
 
 /// Configuration of a [`GruStack`].

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use mujoco_rs::prelude::*;
 
+pub use mujoco_rs::prelude::MjModel;
+
 use crate::error::{EnvError, Result};
 
 /// A compiled MuJoCo model and one simulation state.
@@ -31,11 +33,16 @@ impl MujocoSim {
 
     /// Compiles MJCF given as a string.
     pub fn from_xml_string(xml: &str) -> Result<Self> {
+        Ok(Self::from_model(Self::compile_xml_string(xml)?))
+    }
+
+    /// Compiles MJCF given as a string into a model that copies can share.
+    pub fn compile_xml_string(xml: &str) -> Result<Arc<MjModel>> {
         let model = MjModel::from_xml_string(xml).map_err(|e| EnvError::Model {
             path: "<string>".into(),
             message: e.to_string(),
         })?;
-        Ok(Self::from_model(Arc::new(model)))
+        Ok(Arc::new(model))
     }
 
     /// A fresh state of an already compiled model.

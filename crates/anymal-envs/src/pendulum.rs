@@ -8,13 +8,14 @@
 //! that `gymnasium.make` adds.
 
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::env::{BoxedEnv, Env, Info, ObservationSpace, Step, check_action};
 use crate::error::{EnvError, Result};
-use crate::mujoco::MujocoSim;
+use crate::mujoco::{MjModel, MujocoSim};
 use crate::space::BoxSpace;
 use crate::wrappers::{Delay, FrameStack, TimeLimit, TransformReward};
 
@@ -100,11 +101,16 @@ impl PendulumTask {
 }
 
 impl InvertedPendulum {
-    /// The pendulum with the bundled model.
+    /// The pendulum with the bundled model, compiled once per process and shared read-only by
+    /// every copy (each copy owns its simulation state): copies of a vector env then keep one
+    /// model in the cache instead of one each.
     pub fn new(version: PendulumVersion) -> Self {
-        let sim =
-            MujocoSim::from_xml_string(INVERTED_PENDULUM_XML).expect("the bundled model compiles");
-        Self::with_sim(sim, version)
+        static BUNDLED_MODEL: OnceLock<Arc<MjModel>> = OnceLock::new();
+        let model = BUNDLED_MODEL.get_or_init(|| {
+            MujocoSim::compile_xml_string(INVERTED_PENDULUM_XML)
+                .expect("the bundled model compiles")
+        });
+        Self::with_sim(MujocoSim::from_model(model.clone()), version)
     }
 
     /// The pendulum with the model of an MJCF file (same joints and actuator).

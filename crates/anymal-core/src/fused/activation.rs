@@ -11,6 +11,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::Tensor;
 
+use super::fast_math::{sigmoid, tanh};
 use super::{contiguous, for_chunk_pairs, for_row_chunks, plain_input, tracked};
 
 /// An activation whose derivative is a function of its output.
@@ -23,17 +24,7 @@ pub enum OutputActivation {
 }
 
 impl OutputActivation {
-    fn value(self, x: f32) -> f32 {
-        match self {
-            Self::Sigmoid => 1.0 / (1.0 + (-x).exp()),
-            // tanh(|x|) = -expm1(-2|x|) / (2 + expm1(-2|x|)): accurate near 0, finite for any x.
-            Self::Tanh => {
-                let e = (-2.0 * x.abs()).exp_m1();
-                (-e / (2.0 + e)).copysign(x)
-            }
-        }
-    }
-
+    #[inline(always)]
     fn derivative(self, y: f32) -> f32 {
         match self {
             Self::Sigmoid => y * (1.0 - y),
@@ -66,11 +57,14 @@ fn forward(x: FlexTensor, activation: OutputActivation) -> FlexTensor {
     let mut out = contiguous(x);
     // Copy-on-write: the caller's handle shares the input, so this writes a fresh buffer.
     let values = out.storage_mut::<f32>();
-    for_row_chunks(values, 1, |values| {
-        for value in values {
-            *value = activation.value(*value);
-        }
-    });
+    match activation {
+        OutputActivation::Sigmoid => for_row_chunks(values, 1, |values| {
+            values.iter_mut().for_each(|value| *value = sigmoid(*value));
+        }),
+        OutputActivation::Tanh => for_row_chunks(values, 1, |values| {
+            values.iter_mut().for_each(|value| *value = tanh(*value));
+        }),
+    }
     out
 }
 

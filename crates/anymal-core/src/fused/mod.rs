@@ -1,5 +1,6 @@
 //! Operations fused by hand for Burn's flex CPU device, forward and backward: a Linear layer
-//! with its activation ([`linear`]), and sigmoid and tanh ([`activation`]).
+//! with its activation ([`linear`]), sigmoid and tanh ([`activation`]), and a GRU cell's gate
+//! arithmetic ([`gru`]).
 //!
 //! Hand-written because Burn 0.22's flex device runs every tensor operation on its own (it has
 //! no operation fusion) and Burn's autodiff stores a graph node, and a fresh buffer, per
@@ -14,8 +15,11 @@
 //! to rounding everywhere (the tests compare values and gradients with Burn's).
 
 pub mod activation;
+mod fast_math;
+pub mod gru;
 pub mod linear;
 
+pub use gru::gru_update;
 pub use linear::{LinearActivation, linear};
 
 use burn::backend::flex::FlexTensor;
@@ -63,6 +67,15 @@ fn contiguous(tensor: FlexTensor) -> FlexTensor {
     }
 }
 
+/// Runs `body` compiled for the widest SIMD instructions this CPU offers (AVX-512 or AVX2,
+/// detected at run time by `pulp`), so that the loops inlined into it vectorise beyond the
+/// SSE2 baseline. `body` is a closure (small loops, which the compiler inlines) or a
+/// `pulp::WithSimd` whose `#[inline(always)]` method holds a larger loop.
+#[inline(always)]
+fn vectorized<Body: pulp::WithSimd>(body: Body) -> Body::Output {
+    pulp::Arch::new().dispatch(body)
+}
+
 /// Values per parallel chunk: small tensors stay on the calling thread.
 const CHUNK_VALUES: usize = 16 * 1024;
 
@@ -71,25 +84,28 @@ fn chunk_rows(width: usize) -> usize {
     (CHUNK_VALUES / width.max(1)).max(1)
 }
 
-/// Runs `apply` on chunks of whole rows of `width` values, in parallel when there are several.
+/// Runs `apply` on chunks of whole rows of `width` values, in parallel when there are several,
+/// each [`vectorized`].
 fn for_row_chunks(values: &mut [f32], width: usize, apply: impl Fn(&mut [f32]) + Sync) {
     let chunk_len = chunk_rows(width) * width;
     if values.len() <= chunk_len {
-        apply(values);
+        vectorized(|| apply(values));
     } else {
-        values.par_chunks_mut(chunk_len).for_each(&apply);
+        values
+            .par_chunks_mut(chunk_len)
+            .for_each(|values| vectorized(|| apply(values)));
     }
 }
 
 /// Runs `apply` on matching chunks of `values` and `other` (same length), in parallel when
-/// there are several.
+/// there are several, each [`vectorized`].
 fn for_chunk_pairs(values: &mut [f32], other: &[f32], apply: impl Fn(&mut [f32], &[f32]) + Sync) {
     if values.len() <= CHUNK_VALUES {
-        apply(values, other);
+        vectorized(|| apply(values, other));
     } else {
         values
             .par_chunks_mut(CHUNK_VALUES)
             .zip(other.par_chunks(CHUNK_VALUES))
-            .for_each(|(values, other)| apply(values, other));
+            .for_each(|(values, other)| vectorized(|| apply(values, other)));
     }
 }
