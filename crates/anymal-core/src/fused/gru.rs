@@ -382,12 +382,9 @@ impl Backward<Flex, 3> for FusedGru {
 
 #[cfg(test)]
 mod tests {
+    use super::super::max_difference;
     use super::*;
     use burn::tensor::{Device, Distribution};
-
-    fn max_difference(a: Tensor<2>, b: Tensor<2>) -> f32 {
-        (a - b).abs().max().into_scalar::<f32>()
-    }
 
     /// Values and the gradients of all three inputs against the same function in Burn's
     /// operations, for one sample and for a batch spread over several parallel chunks, with a

@@ -109,3 +109,9 @@ fn for_chunk_pairs(values: &mut [f32], other: &[f32], apply: impl Fn(&mut [f32],
             .for_each(|(values, other)| vectorized(|| apply(values, other)));
     }
 }
+
+/// Largest absolute difference between two tensors, for the tests of the fused operations.
+#[cfg(test)]
+fn max_difference(a: Tensor<2>, b: Tensor<2>) -> f32 {
+    (a - b).abs().max().into_scalar::<f32>()
+}
