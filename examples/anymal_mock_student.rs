@@ -14,6 +14,11 @@ use anymal::envs::{Env, MockEnv, VectorEnv};
 use anymal::rl::{Logger, NoiseCurriculum, PackageStudentArgs, StudentTrainer};
 use clap::Parser;
 
+/// mimalloc keeps freed training buffers for reuse; glibc's malloc gives large ones back to the
+/// OS and faults them in again on the next step (README, "Benchmarks").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 struct Args {
     /// Device: flex (default CPU), ndarray or wgpu.
@@ -75,7 +80,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             to: iterations.saturating_sub(1).max(1),
         })
         .with_seed(args.seed);
-    let space = envs.envs()[0].action_space();
+    let space = envs.single_action_space().clone();
     let mut trainer = StudentTrainer::new(config, anymal, &device, space)?;
     let steps = iterations as u64 * package.update_timesteps as u64;
     let mut logger = Logger::for_run(&args.logdir, "student")?.with_progress_bar(steps);

@@ -13,9 +13,14 @@ use std::path::PathBuf;
 
 use anymal::core::burn::module::Module;
 use anymal::core::{ActionKind, AnymalConfig, describe_device, parse_device};
-use anymal::envs::{Env, MockEnv, VectorEnv};
+use anymal::envs::{MockEnv, VectorEnv};
 use anymal::rl::{Logger, PackagePpoArgs, Ppo};
 use clap::Parser;
+
+/// mimalloc keeps freed training buffers for reuse; glibc's malloc gives large ones back to the
+/// OS and faults them in again on the next step (README, "Benchmarks").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 struct Args {
@@ -71,7 +76,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let config = package.to_config(args.num_envs)?.with_seed(args.seed);
     let total = args.calls * package.max_timesteps;
-    let space = envs.envs()[0].action_space();
+    let space = envs.single_action_space().clone();
     let mut ppo = Ppo::new(config, anymal, &device, space, total)?;
     let mut logger = Logger::for_run(&args.logdir, "teacher")?.with_progress_bar(total);
     ppo.learn(&mut envs, &mut logger)?;

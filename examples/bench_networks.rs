@@ -13,6 +13,11 @@ use anymal::core::burn::tensor::{Device, Distribution, Tensor};
 use anymal::core::{AnymalConfig, ExteroNoise, describe_device, parse_device};
 use clap::Parser;
 
+/// mimalloc keeps freed training buffers for reuse; glibc's malloc gives large ones back to the
+/// OS and faults them in again on the next step (README, "Benchmarks").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// PyTorch package, 2 threads, this machine kind (see the foundation issue).
 const PYTORCH: [(&str, f64); 3] = [
     ("(a) student step, batch 1", 359e-6),

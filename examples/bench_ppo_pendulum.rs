@@ -8,9 +8,14 @@
 use std::time::Instant;
 
 use anymal::core::{MlpActorCriticConfig, parse_device};
-use anymal::envs::{Env, PendulumTask, PendulumVersion, VectorEnv};
+use anymal::envs::{PendulumTask, PendulumVersion, VectorEnv};
 use anymal::rl::{EvalProtocol, Logger, Ppo, PpoConfig, train_with_evaluation};
 use clap::Parser;
+
+/// mimalloc keeps freed training buffers for reuse; glibc's malloc gives large ones back to the
+/// OS and faults them in again on the next step (README, "Benchmarks").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// SB3 2.9.2 default PPO, torch 2.15 with 2 threads, Gymnasium 1.1.1 InvertedPendulum-v4:
 /// (seed, steps to solve, seconds to solve, fps).
@@ -74,7 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut eval_envs = (0..10)
             .map(|_| task.make())
             .collect::<Result<Vec<_>, _>>()?;
-        let space = envs.envs()[0].action_space();
+        let space = envs.single_action_space().clone();
         let network = MlpActorCriticConfig::new(4, 1).init(&train_device)?;
         let config = PpoConfig::inverted_pendulum().with_seed(seed);
         let mut ppo = Ppo::new(config, network, &train_device, space, args.max_steps)?;

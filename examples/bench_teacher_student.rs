@@ -12,11 +12,16 @@
 use std::time::Instant;
 
 use anymal::core::{ActionKind, Anymal, AnymalConfig, describe_device, parse_device};
-use anymal::envs::{Env, MockEnv, VectorEnv};
+use anymal::envs::{MockEnv, VectorEnv};
 use anymal::rl::{
     HeightNoise, Logger, NoiseCurriculum, Ppo, PpoConfig, StudentTrainer, StudentTrainerConfig,
 };
 use clap::Parser;
+
+/// mimalloc keeps freed training buffers for reuse; glibc's malloc gives large ones back to the
+/// OS and faults them in again on the next step (README, "Benchmarks").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 struct Args {
@@ -41,7 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Teacher: 83 envs x 100 steps = one minibatch of 8300.
     let mut envs = mock_envs(83);
-    let space = envs.envs()[0].action_space();
+    let space = envs.single_action_space().clone();
     let config = PpoConfig::anymal_teacher()
         .with_n_steps(100)
         .with_n_epochs(1);

@@ -19,6 +19,11 @@ use anymal::plot::{Series, line_chart};
 use anymal::rl::{EvalProtocol, Logger, Policy, Ppo, PpoConfig, Schedule, train_with_evaluation};
 use clap::{Parser, ValueEnum};
 
+/// mimalloc keeps freed training buffers for reuse; glibc's malloc gives large ones back to the
+/// OS and faults them in again on the next step (README, "Benchmarks").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 struct Args {
     /// Burn device: flex, ndarray, wgpu, ...
@@ -139,8 +144,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut eval_envs = (0..10)
         .map(|_| eval_task.make())
         .collect::<Result<Vec<_>, _>>()?;
-    let obs_dim = envs.envs()[0].observation_space().flat_dim();
-    let action_space = envs.envs()[0].action_space();
+    let obs_dim = envs.single_observation_space().flat_dim();
+    let action_space = envs.single_action_space().clone();
 
     let network = MlpActorCriticConfig::new(obs_dim, action_space.dim())
         .with_action_kind(ActionKind::Gaussian { init_log_std: 0.0 })

@@ -10,12 +10,14 @@ use anymal::envs::{
 };
 
 /// A scripted environment: the observation is `[t, last action...]`, reward `t`, terminated at
-/// `terminate_at`; resets count themselves in the first observation entry's sign.
+/// `terminate_at`; resets count themselves in the first observation entry's sign. It panics on
+/// step `panic_at`, standing in for a bug in an environment.
 struct Scripted {
     t: usize,
     terminate_at: usize,
     action_dim: usize,
     seed: Option<u64>,
+    panic_at: Option<usize>,
 }
 
 impl Scripted {
@@ -25,6 +27,7 @@ impl Scripted {
             terminate_at,
             action_dim: 1,
             seed: None,
+            panic_at: None,
         }
     }
 }
@@ -41,6 +44,9 @@ impl Env for Scripted {
     fn step(&mut self, action: &[f64]) -> anymal::envs::Result<Step<Vec<f64>>> {
         anymal::envs::env::check_action(action, self.action_dim)?;
         self.t += 1;
+        if self.panic_at == Some(self.t) {
+            panic!("scripted panic at step {}", self.t);
+        }
         let obs = std::iter::once(self.t as f64)
             .chain(action.iter().copied())
             .collect();
@@ -200,11 +206,7 @@ fn vector_env_autoresets_in_the_same_step_and_keeps_the_final_observation() {
         let mut vec_env = VectorEnv::new(envs, threads).unwrap();
         vec_env.reset(Some(10));
         assert_eq!(
-            vec_env
-                .envs()
-                .iter()
-                .map(|e| e.seed.unwrap())
-                .collect::<Vec<_>>(),
+            vec_env.envs().map(|e| e.seed.unwrap()).collect::<Vec<_>>(),
             vec![10, 11, 12]
         );
         vec_env.step(&[0.1, 0.2, 0.3]).unwrap();
@@ -225,6 +227,50 @@ fn vector_env_autoresets_in_the_same_step_and_keeps_the_final_observation() {
         let err = vec_env.step(&[0.0]).unwrap_err().to_string();
         assert_eq!(err, "action has 1 values, the action space has 3");
     }
+}
+
+/// Copies 1 and 2 run on helper threads. A bad action is an error before any copy steps, the
+/// copies come back after every step, and a panic in a helper continues on the calling thread
+/// with its message.
+#[test]
+fn vector_env_rejects_bad_actions_whole_and_passes_on_helper_panics() {
+    let envs = vec![Scripted::new(100), Scripted::new(100), Scripted::new(100)];
+    let mut vec_env = VectorEnv::new(envs, 3).unwrap();
+    assert_eq!(
+        vec_env.single_action_space(),
+        &BoxSpace::uniform(1, -2.0, 2.0)
+    );
+    vec_env.reset(Some(0));
+    let err = vec_env.step(&[0.0, 0.0, f64::NAN]).unwrap_err();
+    assert!(
+        matches!(err, EnvError::NonFiniteAction { index: 2, .. }),
+        "{err}"
+    );
+    let step = vec_env.step(&[0.5, 0.5, 0.5]).unwrap();
+    assert_eq!(
+        step.obs,
+        vec![vec![1.0, 0.5]; 3],
+        "no copy stepped on the bad action"
+    );
+    let step = vec_env.step(&[0.5, 0.5, 0.5]).unwrap();
+    assert_eq!(step.obs, vec![vec![2.0, 0.5]; 3]);
+    assert_eq!(vec_env.envs().count(), 3);
+
+    let panicking = Scripted {
+        panic_at: Some(2),
+        ..Scripted::new(100)
+    };
+    let mut vec_env = VectorEnv::new(vec![Scripted::new(100), panicking], 2).unwrap();
+    vec_env.reset(None);
+    vec_env.step(&[0.0, 0.0]).unwrap();
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        vec_env.step(&[0.0, 0.0]).ok();
+    }))
+    .unwrap_err();
+    assert_eq!(
+        panic.downcast_ref::<String>().map(String::as_str),
+        Some("scripted panic at step 2")
+    );
 }
 
 #[test]

@@ -2,7 +2,10 @@
 //! (tests/fixtures/gymnasium, made by record_inverted_pendulum.py): same initial state and
 //! actions give the same observations, rewards, terminations and truncations, to 1e-9.
 
-use anymal::envs::{Env, EnvError, InvertedPendulum, PendulumVersion, make_inverted_pendulum};
+use anymal::envs::pendulum::INVERTED_PENDULUM_XML;
+use anymal::envs::{
+    Env, EnvError, InvertedPendulum, MujocoSim, PendulumVersion, make_inverted_pendulum,
+};
 use serde_json::Value;
 
 fn cases() -> serde_json::Map<String, Value> {
@@ -34,14 +37,19 @@ fn exact(v: &Value) -> Vec<f64> {
         .collect()
 }
 
+/// One environment per version replays every case, so that each case after the first also
+/// checks that `reset` leaves nothing of the previous episode behind.
 #[test]
 fn trajectories_match_gymnasium_step_for_step() {
+    let mut envs = [
+        make_inverted_pendulum(PendulumVersion::V4),
+        make_inverted_pendulum(PendulumVersion::V5),
+    ];
     for (name, case) in cases() {
-        let version = match case["version"].as_str().unwrap() {
-            "v4" => PendulumVersion::V4,
-            _ => PendulumVersion::V5,
+        let env = match case["version"].as_str().unwrap() {
+            "v4" => &mut envs[0],
+            _ => &mut envs[1],
         };
-        let mut env = make_inverted_pendulum(version);
         env.reset(Some(0));
         env.inner_mut()
             .set_state(&exact(&case["qpos_bits"]), &exact(&case["qvel_bits"]))
@@ -166,4 +174,39 @@ fn time_limit_truncates_at_1000_steps_and_the_pole_falls_without_control() {
         .map(|_| env.step(&[0.0]).unwrap())
         .position(|s| s.terminated);
     assert!(fell.is_some());
+}
+
+/// `MujocoSim::reset` restores the saved integration state instead of calling `mj_resetData`:
+/// after an episode that pushed the cart into its joint limit (constraint forces and warm start
+/// active, time and controls non-zero), a reset simulation follows a fresh one bit for bit.
+#[test]
+fn reset_simulation_follows_a_fresh_one_exactly() {
+    let mut used = MujocoSim::from_xml_string(INVERTED_PENDULUM_XML).unwrap();
+    for _ in 0..200 {
+        used.do_simulation(&[3.0], 2);
+    }
+    assert!(
+        used.qpos()[0] > 0.99,
+        "the cart reached its limit: {:?}",
+        used.qpos()
+    );
+    used.reset();
+    assert_eq!(used.time(), 0.0);
+    let mut fresh = MujocoSim::from_xml_string(INVERTED_PENDULUM_XML).unwrap();
+    for sim in [&mut used, &mut fresh] {
+        sim.set_state(&[0.995, -0.05], &[0.5, 0.2]).unwrap();
+    }
+    for t in 0..300 {
+        let action = [if t < 150 { 3.0 } else { -2.5 }];
+        used.do_simulation(&action, 2);
+        fresh.do_simulation(&action, 2);
+        let bits = |sim: &MujocoSim| -> Vec<u64> {
+            [sim.qpos(), sim.qvel(), &[sim.time()]]
+                .concat()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect()
+        };
+        assert_eq!(bits(&used), bits(&fresh), "step {t}");
+    }
 }

@@ -6,7 +6,7 @@
 use anymal::core::burn::module::Module;
 use anymal::core::burn::tensor::Device;
 use anymal::core::{ActionKind, Anymal, AnymalConfig, parse_device};
-use anymal::envs::{Env, HiddenForceEnv, MockEnv, VectorEnv};
+use anymal::envs::{HiddenForceEnv, MockEnv, VectorEnv};
 use anymal::rl::{
     HeightNoise, Logger, NoiseCurriculum, PackagePpoArgs, PackageStudentArgs, Ppo, PpoConfig,
     StudentEvaluation, StudentTrainer, StudentTrainerConfig,
@@ -55,7 +55,7 @@ fn hidden_force_envs(n: usize) -> VectorEnv<HiddenForceEnv> {
 fn distil(teacher: Anymal, config: StudentTrainerConfig, iterations: usize) -> StudentEvaluation {
     let device = autodiff();
     let mut envs = hidden_force_envs(32);
-    let space = envs.envs()[0].action_space();
+    let space = envs.single_action_space().clone();
     let config = config
         .with_n_steps(50)
         .with_epochs(2)
@@ -101,7 +101,7 @@ fn memory_recovers_the_hidden_force_that_a_memoryless_student_cannot() {
 fn trained_teacher() -> (Anymal, f64, f64) {
     let device = autodiff();
     let mut envs = hidden_force_envs(16);
-    let space = envs.envs()[0].action_space();
+    let space = envs.single_action_space().clone();
     let config = PpoConfig::new()
         .with_n_steps(50)
         .with_batch_size(200)
@@ -154,7 +154,7 @@ fn student_checkpoints_resume_exactly_and_name_bad_files() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("student.ckpt");
     let mut envs = hidden_force_envs(4);
-    let space = envs.envs()[0].action_space();
+    let space = envs.single_action_space().clone();
     let config = StudentTrainerConfig::new()
         .with_n_steps(20)
         .with_tbptt_len(5)
@@ -201,7 +201,7 @@ fn teacher_statistics_persist_across_episodes_and_are_saved_with_the_model() {
         .map(|_| MockEnv::new(16).with_episode_length(5))
         .collect();
     let mut envs = VectorEnv::new(envs, 1).unwrap();
-    let space = envs.envs()[0].action_space();
+    let space = envs.single_action_space().clone();
     let config = PpoConfig::anymal_teacher()
         .with_n_steps(16)
         .with_batch_size(32);

@@ -114,10 +114,11 @@ impl ObservationSpace {
     }
 }
 
-/// An environment. Actions are real vectors; observations are `Self::Obs`.
-pub trait Env: Send {
+/// An environment. Actions are real vectors; observations are `Self::Obs`. An environment owns
+/// its state (`Send + 'static`), so that a [`crate::VectorEnv`] can step it on a worker thread.
+pub trait Env: Send + 'static {
     /// The observation type: `Vec<f64>` for flat observations, [`StructuredObs`] for robots.
-    type Obs: Clone + Send;
+    type Obs: Clone + Send + 'static;
 
     /// Starts an episode. A `seed` reseeds the environment's generator.
     fn reset(&mut self, seed: Option<u64>) -> (Self::Obs, Info);

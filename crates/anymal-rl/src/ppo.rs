@@ -633,15 +633,14 @@ impl<P: ActorCritic> Ppo<P> {
     }
 
     fn check_envs<E: Env>(&self, envs: &VectorEnv<E>) -> crate::Result<()> {
-        let env = &envs.envs()[0];
-        let obs_dim = env.observation_space().flat_dim();
+        let obs_dim = envs.single_observation_space().flat_dim();
         if obs_dim != self.policy.obs_dim() {
             return Err(RlError::Config(format!(
                 "the environments' observations have {obs_dim} numbers, the network expects {}",
                 self.policy.obs_dim()
             )));
         }
-        check_action_space(&self.action_space, &env.action_space())
+        check_action_space(&self.action_space, envs.single_action_space())
     }
 
     fn log(&mut self, stats: &UpdateStats, logger: &mut Logger) -> crate::Result<()> {

@@ -805,7 +805,6 @@ impl StudentTrainer {
     }
 
     fn check_envs<E: Env<Obs = StructuredObs>>(&self, envs: &VectorEnv<E>) -> crate::Result<()> {
-        let env = &envs.envs()[0];
         let w = self.widths;
         let expected = anymal_envs::ObservationSpace::Structured {
             proprio_dim: w.proprio,
@@ -813,13 +812,13 @@ impl StudentTrainer {
             num_legs: w.legs,
             privileged_dim: w.privileged,
         };
-        if env.observation_space() != expected {
+        let space = envs.single_observation_space();
+        if *space != expected {
             return Err(RlError::Config(format!(
-                "the environments' observations are {:?}, the model expects {expected:?}",
-                env.observation_space()
+                "the environments' observations are {space:?}, the model expects {expected:?}"
             )));
         }
-        check_action_space(&self.action_space, &env.action_space())
+        check_action_space(&self.action_space, envs.single_action_space())
     }
 
     fn log(&mut self, stats: &StudentStats, logger: &mut Logger) -> crate::Result<()> {

@@ -77,7 +77,7 @@ fn vectorized<Body: pulp::WithSimd>(body: Body) -> Body::Output {
 }
 
 /// Values per parallel chunk: small tensors stay on the calling thread.
-const CHUNK_VALUES: usize = 16 * 1024;
+const CHUNK_VALUES: usize = 128 * 1024;
 
 /// Rows of `width` values per parallel chunk (at least one).
 fn chunk_rows(width: usize) -> usize {

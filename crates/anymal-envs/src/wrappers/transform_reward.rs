@@ -15,7 +15,7 @@ impl<E: Env, F: FnMut(&Step<E::Obs>) -> f64 + Send> TransformReward<E, F> {
     }
 }
 
-impl<E: Env, F: FnMut(&Step<E::Obs>) -> f64 + Send> Env for TransformReward<E, F> {
+impl<E: Env, F: FnMut(&Step<E::Obs>) -> f64 + Send + 'static> Env for TransformReward<E, F> {
     type Obs = E::Obs;
 
     fn reset(&mut self, seed: Option<u64>) -> (E::Obs, Info) {
