@@ -7,9 +7,11 @@
 //! with the results (moving a `Vec` moves three words: the copies stay where they are in memory
 //! and in that core's cache, step after step). A thread waiting for work or results polls for
 //! [`POLL_BEFORE_SLEEP`] before it sleeps, because waking a sleeping thread costs tens of
-//! microseconds, a sizeable part of a step. This is hand-written because rayon, the pool we used
-//! first, sleeps after a few microseconds: measured on 2 cores, its wake-ups and the caller's
-//! wait took about 140 us of each 1 ms step of 64 pendulums.
+//! microseconds, a sizeable part of a step. After each step, a copy moves to the neighbouring
+//! chunk when one thread took longer than the other (see [`VectorEnv::rebalance`]). This is
+//! hand-written because rayon, the pool we used first, sleeps after a few microseconds and
+//! splits the same way every step: measured on 2 cores, its wake-ups, the caller's wait and the
+//! imbalance between the threads took about 140 us of each 1 ms step of 64 pendulums.
 
 use std::ops::Range;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
@@ -166,7 +168,7 @@ impl<E: Env> VectorEnv<E> {
     }
 
     /// Runs `task_for(copies)` on every chunk, the helpers' chunks on their threads and the
-    /// first on this one, and returns the outcomes in chunk order.
+    /// first on this one, and returns the outcomes in chunk order. Then evens out the chunks.
     fn run(&mut self, task_for: impl Fn(Range<usize>) -> Task) -> Vec<Outcome<E::Obs>> {
         let (own, lent) = self.chunks.split_first_mut().expect("at least one chunk");
         let mut first = own.len();
@@ -175,13 +177,46 @@ impl<E: Env> VectorEnv<E> {
             first = copies.end;
             helper.lend(std::mem::take(chunk), copies.start, task_for(copies));
         }
-        let mut outcomes = vec![task_for(0..own.len()).run(own, 0)];
+        let (outcome, seconds) = task_for(0..own.len()).timed_run(own, 0);
+        let (mut outcomes, mut times) = (vec![outcome], vec![seconds]);
         for (helper, chunk) in self.helpers.iter_mut().zip(lent.iter_mut()) {
-            let (envs, outcome) = helper.take_back();
+            let Reply {
+                envs,
+                outcome,
+                seconds,
+            } = helper.take_back();
             *chunk = envs;
             outcomes.push(outcome);
+            times.push(seconds);
         }
+        self.rebalance(&times);
         outcomes
+    }
+
+    /// Evens out the threads' work: where one of two neighbouring chunks took longer than the
+    /// other by more than one copy's time, one copy moves across their boundary to the faster
+    /// thread. On a shared machine one core often runs slower than the other for a while (its
+    /// thread finished 50-80 us after the other in each 0.6 ms step of 64 pendulums); the copies
+    /// keep their order, so results and seeds do not depend on where a copy runs.
+    fn rebalance(&mut self, seconds: &[f64]) {
+        for left in 0..self.chunks.len() - 1 {
+            let (slow, fast) = if seconds[left] > seconds[left + 1] {
+                (left, left + 1)
+            } else {
+                (left + 1, left)
+            };
+            let copies = self.chunks[slow].len();
+            if copies < 2 || seconds[slow] - seconds[fast] < seconds[slow] / copies as f64 {
+                continue;
+            }
+            if slow == left {
+                let env = self.chunks[left].pop().expect("at least two copies");
+                self.chunks[fast].insert(0, env);
+            } else {
+                let env = self.chunks[slow].remove(0);
+                self.chunks[fast].push(env);
+            }
+        }
     }
 }
 
@@ -204,6 +239,14 @@ enum Outcome<O> {
 }
 
 impl Task {
+    /// Does the task on `envs`, the copies from index `first` on; also returns the seconds it
+    /// took.
+    fn timed_run<E: Env>(&self, envs: &mut [E], first: usize) -> (Outcome<E::Obs>, f64) {
+        let start = Instant::now();
+        let outcome = self.run(envs, first);
+        (outcome, start.elapsed().as_secs_f64())
+    }
+
     /// Does the task on `envs`, the copies from index `first` on.
     fn run<E: Env>(&self, envs: &mut [E], first: usize) -> Outcome<E::Obs> {
         match self {
@@ -268,11 +311,18 @@ struct Request<E: Env> {
     task: Task,
 }
 
+/// A lent chunk handed back, with its task's outcome and the seconds it took.
+struct Reply<E: Env> {
+    envs: Vec<E>,
+    outcome: Outcome<E::Obs>,
+    seconds: f64,
+}
+
 /// A helper thread: receives a chunk and a task, runs it, sends the chunk back with the outcome.
 struct Helper<E: Env> {
     /// `None` only while dropping, to tell the thread to finish.
     requests: Option<Sender<Request<E>>>,
-    replies: Receiver<(Vec<E>, Outcome<E::Obs>)>,
+    replies: Receiver<Reply<E>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -290,8 +340,13 @@ impl<E: Env> Helper<E> {
                     task,
                 }) = receive(&inbox)
                 {
-                    let outcome = task.run(&mut envs, first);
-                    if outbox.send((envs, outcome)).is_err() {
+                    let (outcome, seconds) = task.timed_run(&mut envs, first);
+                    let reply = Reply {
+                        envs,
+                        outcome,
+                        seconds,
+                    };
+                    if outbox.send(reply).is_err() {
                         break;
                     }
                 }
@@ -314,7 +369,7 @@ impl<E: Env> Helper<E> {
 
     /// Waits for the chunk and its outcome. If the helper panicked (a bug in an environment),
     /// its panic continues on this thread.
-    fn take_back(&mut self) -> (Vec<E>, Outcome<E::Obs>) {
+    fn take_back(&mut self) -> Reply<E> {
         if let Some(reply) = receive(&self.replies) {
             return reply;
         }
