@@ -373,7 +373,9 @@ impl<E: Env> Helper<E> {
         if let Some(reply) = receive(&self.replies) {
             return reply;
         }
-        let thread = self.thread.take().expect("a helper panics once");
+        let thread = self.thread.take().expect(
+            "a VectorEnv worker thread panicked in an earlier step; this VectorEnv lost its copies",
+        );
         match thread.join() {
             Err(panic) => std::panic::resume_unwind(panic),
             Ok(()) => unreachable!("a helper thread ends only when its VectorEnv is dropped"),
