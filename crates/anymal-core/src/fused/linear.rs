@@ -20,7 +20,7 @@ use burn::nn::Linear;
 use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
 
-use super::{chunk_rows, contiguous, for_row_chunks, plain, plain_input, tracked};
+use super::{chunk_rows, contiguous, for_row_chunks, plain, plain_input, tracked, vectorized};
 use crate::activation::{LEAKY_RELU_SLOPE, leaky_relu};
 
 const SLOPE: f32 = LEAKY_RELU_SLOPE as f32;
@@ -105,7 +105,13 @@ fn flex_linear(
         };
         Some(Tensor::from_primitive::<Autodiff<Flex>>(out))
     } else {
-        let out = forward(&plain_input(x)?, &plain(weight)?, &plain(bias)?, activation);
+        // A few rows take the fused path whatever their size: they skip gemm's packing.
+        let x = if x.dims()[0] <= MAX_FEW_ROWS {
+            plain(x)?
+        } else {
+            plain_input(x)?
+        };
+        let out = forward(&x, &plain(weight)?, &plain(bias)?, activation);
         Some(Tensor::from_primitive::<Flex>(out))
     }
 }
@@ -278,6 +284,43 @@ fn parallelism(m: usize, k: usize, n: usize) -> gemm::Parallelism {
     }
 }
 
+/// Products with at most this many rows (acting at batch 1; the height encoder's 4 legs) skip
+/// gemm, which packs the whole right-hand side, the layer's weights, on every call: at batch 1
+/// that packing took a fifth of the student's step (`bench_networks` (a)).
+const MAX_FEW_ROWS: usize = 4;
+
+/// `out = lhs @ rhs` for a few rows when `rhs`'s rows are contiguous, one pass over `rhs` per
+/// output row: `out[r] = sum_i lhs[r, i] rhs[i]`, each term a vectorised multiply-add of a row;
+/// a `pulp::WithSimd`, so that the loop is compiled for the CPU's vector instructions.
+struct FewRowsProduct<'a> {
+    lhs: &'a Operand<'a>,
+    rhs: &'a Operand<'a>,
+    /// `[lhs.rows, rhs.cols]`, zero-filled.
+    out: &'a mut [f32],
+}
+
+impl pulp::WithSimd for FewRowsProduct<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Self { lhs, rhs, out } = self;
+        let rhs_row = |i: usize| {
+            let start = (rhs.offset as isize + i as isize * rhs.row_stride) as usize;
+            &rhs.data[start..start + rhs.cols]
+        };
+        for (r, out_row) in out.chunks_exact_mut(rhs.cols).enumerate() {
+            let lhs_row = lhs.offset as isize + r as isize * lhs.row_stride;
+            for i in 0..lhs.cols {
+                let a = lhs.data[(lhs_row + i as isize * lhs.col_stride) as usize];
+                for (o, w) in out_row.iter_mut().zip(rhs_row(i)) {
+                    *o += a * w;
+                }
+            }
+        }
+    }
+}
+
 /// `lhs @ rhs` into a new contiguous tensor, with the `gemm` crate that flex itself uses.
 /// Calling it directly writes the product straight into its final buffer: flex's own matmul
 /// zero-fills a byte buffer and then copies it to an aligned one (burn-flex 0.22.1).
@@ -290,6 +333,13 @@ fn matmul(lhs: Operand, rhs: Operand) -> FlexTensor {
     let mut out = Vec::<f32>::with_capacity(m * n);
     if k == 0 {
         out.resize(m * n, 0.0);
+    } else if m <= MAX_FEW_ROWS && rhs.col_stride == 1 {
+        out.resize(m * n, 0.0);
+        vectorized(FewRowsProduct {
+            lhs: &lhs,
+            rhs: &rhs,
+            out: &mut out,
+        });
     } else {
         let parallelism = parallelism(m, k, n);
         // SAFETY: the operands' offsets, shapes and strides come from their flex layouts, so
@@ -396,12 +446,29 @@ mod tests {
         }
     }
 
+    /// The few-rows product reads its input through strides: a transposed input (each row's
+    /// values 3 apart) gives Burn's result.
+    #[test]
+    fn few_rows_read_strided_inputs() {
+        let device = Device::flex();
+        let layer = LinearConfig::new(37, 45).init(&device);
+        let x = Tensor::<2>::random([37, 3], Distribution::Normal(0.0, 1.0), &device).transpose();
+        let bias = layer.bias.as_ref().unwrap().val();
+        let fused = flex_linear(&x, &layer.weight.val(), &bias, LinearActivation::LeakyRelu);
+        assert_close(
+            fused.expect("the fused path"),
+            LinearActivation::LeakyRelu.apply(layer.forward(x)),
+            "strided input",
+        );
+    }
+
     #[test]
     fn takes_the_fused_path_on_flex_only() {
         #[allow(deprecated)]
         let devices = [
             (Device::flex(), 2048, true),
-            (Device::flex(), 2, false),
+            (Device::flex(), 2, true),
+            (Device::flex(), 8, false),
             (Device::flex().autodiff(), 2, true),
             (Device::ndarray(), 2048, false),
             (Device::ndarray().autodiff(), 2, false),
