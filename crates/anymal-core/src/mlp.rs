@@ -6,7 +6,7 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::Tensor;
 
-use crate::fused::{LinearActivation, linear};
+use crate::fused::{LinearActivation, linear, linear_blocks};
 
 /// Configuration of an [`Mlp`].
 #[derive(Config, Debug)]
@@ -50,17 +50,35 @@ impl MlpConfig {
 impl Mlp {
     /// Applies the MLP to the last dimension of `x`.
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        let last = self.layers.len() - 1;
-        let mut x = x;
-        for (i, layer) in self.layers.iter().enumerate() {
-            let activation = if i < last || self.final_activation {
-                LinearActivation::LeakyRelu
-            } else {
-                LinearActivation::Identity
-            };
-            x = linear(layer, x, activation);
+        self.forward_from(1, linear(&self.layers[0], x, self.activation_after(0)))
+    }
+
+    /// Applies the MLP to `cat(blocks, 1)` without building the concatenation (see
+    /// [`linear_blocks`]): for inputs such as `[observations, latents]`.
+    pub fn forward_blocks(&self, blocks: Vec<Tensor<2>>) -> Tensor<2> {
+        let first = linear_blocks(&self.layers[0], blocks, self.activation_after(0));
+        self.forward_from(1, first)
+    }
+
+    /// Applies the layers from `first` on.
+    fn forward_from<const D: usize>(&self, first: usize, x: Tensor<D>) -> Tensor<D> {
+        self.layers
+            .iter()
+            .enumerate()
+            .skip(first)
+            .fold(x, |x, (i, layer)| {
+                linear(layer, x, self.activation_after(i))
+            })
+    }
+
+    /// What follows layer `i`: a LeakyReLU, except after the last layer without
+    /// `final_activation`.
+    fn activation_after(&self, i: usize) -> LinearActivation {
+        if i + 1 < self.layers.len() || self.final_activation {
+            LinearActivation::LeakyRelu
+        } else {
+            LinearActivation::Identity
         }
-        x
     }
 
     /// Input width.

@@ -277,7 +277,7 @@ impl Student {
             self.belief_encoder.state.forward(gru_output.clone()),
             extero_gate.clone() * latent_extero,
         );
-        let features = self.trunk.forward(Tensor::cat(vec![proprio, belief], 1));
+        let features = self.trunk.forward_blocks(vec![proprio, belief]);
         let reconstruction = reconstruct.then(|| self.decode(gru_output, extero));
         Ok(StudentOutput {
             action: self.action_head.forward(features),

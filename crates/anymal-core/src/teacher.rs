@@ -154,10 +154,9 @@ impl Teacher {
 
         let latent_extero = encode_legs(&self.extero_encoder, extero, batch);
         let latent_privileged = self.privileged_encoder.forward(privileged);
-        let features = self.trunk.forward(Tensor::cat(
-            vec![proprio, latent_extero, latent_privileged],
-            1,
-        ));
+        let features = self
+            .trunk
+            .forward_blocks(vec![proprio, latent_extero, latent_privileged]);
         let value = linear(
             &self.value_head,
             features.clone(),

@@ -9,6 +9,12 @@
 //! - backward: one in-place pass turning the output gradient into the pre-activation gradient
 //!   (`g * (y > 0 ? 1 : s)`, from the output `y`: LeakyReLU keeps the sign) while summing the
 //!   bias gradient, then the two matmuls `x^T g` and `g W^T`.
+//!
+//! [`linear_blocks`] takes the input as blocks of columns, `cat(blocks, 1)`, without building
+//! the concatenation: `sum_i x_i W_i` over the matching row blocks `W_i` of the weight, and
+//! backward only the gradients of the blocks that need one. A trunk fed
+//! `[proprio, latents]` then neither copies its input forward and backward nor computes a
+//! gradient for the observations (a twentieth of the teacher's training products).
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
@@ -20,7 +26,7 @@ use burn::nn::Linear;
 use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
 
-use super::{chunk_rows, contiguous, for_row_chunks, plain, plain_input, tracked, vectorized};
+use super::{PLAIN_MIN_VALUES, chunk_rows, contiguous, for_row_chunks, plain, tracked, vectorized};
 use crate::activation::{LEAKY_RELU_SLOPE, leaky_relu};
 
 const SLOPE: f32 = LEAKY_RELU_SLOPE as f32;
@@ -55,7 +61,7 @@ pub fn linear<const D: usize>(
     };
     let rows = dims[..D - 1].iter().product();
     let rows_2d = x.clone().reshape([rows, d_input]);
-    match flex_linear(&rows_2d, &weight, &bias, activation) {
+    match flex_linear(&[rows_2d], &weight, &bias, activation) {
         Some(out) => {
             let mut out_dims = dims;
             out_dims[D - 1] = d_output;
@@ -63,6 +69,33 @@ pub fn linear<const D: usize>(
         }
         None => activation.apply(layer.forward(x)),
     }
+}
+
+/// `activation(cat(blocks, 1) W + b)` with `layer`'s weight and bias, without building the
+/// concatenation (see the module documentation).
+///
+/// # Panics
+/// If the blocks' row counts differ or their widths do not add up to the layer's input width.
+pub fn linear_blocks(
+    layer: &Linear,
+    blocks: Vec<Tensor<2>>,
+    activation: LinearActivation,
+) -> Tensor<2> {
+    let weight = layer.weight.val();
+    let d_input = weight.dims()[0];
+    let shapes: Vec<[usize; 2]> = blocks.iter().map(Tensor::dims).collect();
+    let width: usize = shapes.iter().map(|shape| shape[1]).sum();
+    assert!(
+        !shapes.is_empty()
+            && shapes.iter().all(|shape| shape[0] == shapes[0][0])
+            && width == d_input,
+        "linear_blocks: blocks of shapes {shapes:?} for a layer of input width {d_input}"
+    );
+    let fused = layer
+        .bias
+        .as_ref()
+        .and_then(|bias| flex_linear(&blocks, &weight, &bias.val(), activation));
+    fused.unwrap_or_else(|| activation.apply(layer.forward(Tensor::cat(blocks, 1))))
 }
 
 impl LinearActivation {
@@ -75,55 +108,82 @@ impl LinearActivation {
     }
 }
 
-/// The fused operation when all three tensors are f32 on flex (with or without autodiff);
-/// `None` otherwise.
+/// The fused operation when the blocks, weight and bias are f32 on flex (with or without
+/// autodiff); `None` otherwise.
 fn flex_linear(
-    x: &Tensor<2>,
+    blocks: &[Tensor<2>],
     weight: &Tensor<2>,
     bias: &Tensor<1>,
     activation: LinearActivation,
 ) -> Option<Tensor<2>> {
-    if let (Some(x), Some(weight), Some(bias)) = (tracked(x), tracked(weight), tracked(bias)) {
-        let (x, x_node) = x.into_parts();
-        let (weight, weight_node) = weight.into_parts();
-        let (bias, bias_node) = bias.into_parts();
-        let out = forward(&x, &weight, &bias, activation);
-        let out = match FusedLinear
-            .prepare::<NoCheckpointing>([x_node, weight_node, bias_node])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let state = FusedLinearState {
-                    x,
-                    weight,
-                    out: (activation == LinearActivation::LeakyRelu).then(|| out.clone()),
-                };
-                prep.finish(state, out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        };
-        Some(Tensor::from_primitive::<Autodiff<Flex>>(out))
-    } else {
-        // A few rows take the fused path whatever their size: they skip gemm's packing.
-        let x = if x.dims()[0] <= MAX_FEW_ROWS {
-            plain(x)?
-        } else {
-            plain_input(x)?
-        };
-        let out = forward(&x, &plain(weight)?, &plain(bias)?, activation);
-        Some(Tensor::from_primitive::<Flex>(out))
+    let tracked_out = match blocks.len() {
+        1 => tracked_linear::<3>(blocks, weight, bias, activation),
+        2 => tracked_linear::<4>(blocks, weight, bias, activation),
+        3 => tracked_linear::<5>(blocks, weight, bias, activation),
+        _ => return None,
+    };
+    if tracked_out.is_some() {
+        return tracked_out;
     }
+    // A few rows take the fused path whatever their size: they skip gemm's packing.
+    let values: usize = blocks.iter().map(|x| x.shape().num_elements()).sum();
+    if blocks[0].dims()[0] > MAX_FEW_ROWS && values < PLAIN_MIN_VALUES {
+        return None;
+    }
+    let blocks = blocks.iter().map(plain).collect::<Option<Vec<_>>>()?;
+    let out = forward(&blocks, &plain(weight)?, &plain(bias)?, activation);
+    Some(Tensor::from_primitive::<Flex>(out))
 }
 
-/// Forward on flex: the matmul, then bias and activation in one in-place pass.
+/// The fused operation on flex with autodiff, as a node with `N` parents: the `N - 2` blocks,
+/// the weight and the bias.
+fn tracked_linear<const N: usize>(
+    blocks: &[Tensor<2>],
+    weight: &Tensor<2>,
+    bias: &Tensor<1>,
+    activation: LinearActivation,
+) -> Option<Tensor<2>> {
+    let mut inputs = Vec::with_capacity(blocks.len());
+    let mut nodes = Vec::with_capacity(N);
+    for block in blocks {
+        let (x, node) = tracked(block)?.into_parts();
+        inputs.push(x);
+        nodes.push(node);
+    }
+    let (weight, weight_node) = tracked(weight)?.into_parts();
+    let (bias, bias_node) = tracked(bias)?.into_parts();
+    nodes.extend([weight_node, bias_node]);
+    let nodes: [_; N] = nodes.try_into().ok()?;
+    let out = forward(&inputs, &weight, &bias, activation);
+    let out = match FusedLinear::<N>
+        .prepare::<NoCheckpointing>(nodes)
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let state = FusedLinearState {
+                blocks: inputs,
+                weight,
+                out: (activation == LinearActivation::LeakyRelu).then(|| out.clone()),
+            };
+            prep.finish(state, out)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    };
+    Some(Tensor::from_primitive::<Autodiff<Flex>>(out))
+}
+
+/// Forward on flex: `sum_i x_i W_i`, then bias and activation in one in-place pass.
 fn forward(
-    x: &FlexTensor,
+    blocks: &[FlexTensor],
     weight: &FlexTensor,
     bias: &FlexTensor,
     activation: LinearActivation,
 ) -> FlexTensor {
-    let mut out = matmul(Operand::of(x, false), Operand::of(weight, false));
+    let weight = Operand::of(weight, false);
+    let mut out = sum_of_products(&block_products(blocks, |first, x| {
+        (Operand::of(x, false), weight.row_block(first, x.shape()[1]))
+    }));
     let bias = contiguous(bias.clone());
     let bias: &[f32] = bias.storage();
     let leaky = activation == LinearActivation::LeakyRelu;
@@ -143,42 +203,74 @@ fn forward(
     out
 }
 
-/// The autodiff node of the fused operation; its parents are `[x, weight, bias]`.
-#[derive(Debug)]
-struct FusedLinear;
+/// `f(first, block)` for each block, `first` being the block's first column in the whole input
+/// (its first row in the weight).
+fn block_products<'a, T>(
+    blocks: &'a [FlexTensor],
+    mut f: impl FnMut(usize, &'a FlexTensor) -> T,
+) -> Vec<T> {
+    let mut first = 0;
+    blocks
+        .iter()
+        .map(|x| {
+            let item = f(first, x);
+            first += x.shape()[1];
+            item
+        })
+        .collect()
+}
 
-/// What the backward pass needs: the input, the weight, and the output when the activation's
-/// derivative is read from it.
+/// The autodiff node of the fused operation; its `N` parents are the `N - 2` blocks, the weight
+/// and the bias.
+#[derive(Debug)]
+struct FusedLinear<const N: usize>;
+
+/// What the backward pass needs: the input blocks, the weight, and the output when the
+/// activation's derivative is read from it.
 #[derive(Clone, Debug)]
 struct FusedLinearState {
-    x: FlexTensor,
+    blocks: Vec<FlexTensor>,
     weight: FlexTensor,
     out: Option<FlexTensor>,
 }
 
-impl Backward<Flex, 3> for FusedLinear {
+impl<const N: usize> Backward<Flex, N> for FusedLinear<N> {
     type State = FusedLinearState;
 
     fn backward(
         self,
-        ops: Ops<Self::State, 3>,
+        ops: Ops<Self::State, N>,
         grads: &mut Gradients,
         _checkpointer: &mut Checkpointer,
     ) {
-        let [x_parent, weight_parent, bias_parent] = ops.parents;
-        let FusedLinearState { x, weight, out } = ops.state;
+        let [block_parents @ .., weight_parent, bias_parent] = ops.parents.as_slice() else {
+            unreachable!("a fused linear node has its blocks, a weight and a bias")
+        };
+        let FusedLinearState {
+            blocks,
+            weight,
+            out,
+        } = ops.state;
         let grad = grads.consume::<Flex>(&ops.node);
         let (grad, bias_grad) = pre_activation_grad(grad, out.as_ref());
         if let Some(parent) = bias_parent {
             grads.register::<Flex>(parent.id, bias_grad);
         }
+        let grad_operand = Operand::of(&grad, false);
         if let Some(parent) = weight_parent {
-            let weight_grad = matmul(Operand::of(&x, true), Operand::of(&grad, false));
-            grads.register::<Flex>(parent.id, weight_grad);
+            // The weight's gradient, row block by row block: `x_i^T g`.
+            let products = block_products(&blocks, |_, x| (Operand::of(x, true), grad_operand));
+            grads.register::<Flex>(parent.id, stacked_products(&products));
         }
-        if let Some(parent) = x_parent {
-            let x_grad = matmul(Operand::of(&grad, false), Operand::of(&weight, true));
-            grads.register::<Flex>(parent.id, x_grad);
+        let weight = Operand::of(&weight, false);
+        let block_grads = block_products(&blocks, |first, x| {
+            let width = x.shape()[1];
+            (grad_operand, weight.row_block(first, width).transposed())
+        });
+        for (parent, product) in block_parents.iter().zip(block_grads) {
+            if let Some(parent) = parent {
+                grads.register::<Flex>(parent.id, sum_of_products(&[product]));
+            }
         }
     }
 }
@@ -226,7 +318,9 @@ fn pre_activation_grad(grad: FlexTensor, out: Option<&FlexTensor>) -> (FlexTenso
     (grad, bias_grad)
 }
 
-/// A 2-D f32 flex tensor read through its strides, possibly transposed (no copy).
+/// A 2-D f32 flex tensor read through its strides, possibly transposed or a block of its rows
+/// (no copy).
+#[derive(Clone, Copy)]
 struct Operand<'a> {
     data: &'a [f32],
     offset: usize,
@@ -245,25 +339,44 @@ impl<'a> Operand<'a> {
             shape.num_dims() == 2 && strides.iter().all(|&stride| stride >= 0),
             "fused linear: expected a 2-D tensor with positive strides, got {layout:?}"
         );
-        let (rows, cols, row_stride, col_stride) = (shape[0], shape[1], strides[0], strides[1]);
         let operand = Operand {
             data: tensor.storage(),
             offset: layout.start_offset(),
-            rows,
-            cols,
-            row_stride,
-            col_stride,
+            rows: shape[0],
+            cols: shape[1],
+            row_stride: strides[0],
+            col_stride: strides[1],
         };
         if transpose {
-            Operand {
-                rows: cols,
-                cols: rows,
-                row_stride: col_stride,
-                col_stride: row_stride,
-                ..operand
-            }
+            operand.transposed()
         } else {
             operand
+        }
+    }
+
+    /// The transpose.
+    fn transposed(self) -> Self {
+        Operand {
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
+        }
+    }
+
+    /// Rows `first..first + rows`.
+    fn row_block(self, first: usize, rows: usize) -> Self {
+        assert!(
+            first + rows <= self.rows,
+            "fused linear: rows {first}..{} of {}",
+            first + rows,
+            self.rows
+        );
+        Operand {
+            offset: (self.offset as isize + first as isize * self.row_stride) as usize,
+            rows,
+            ..self
         }
     }
 }
@@ -289,13 +402,13 @@ fn parallelism(m: usize, k: usize, n: usize) -> gemm::Parallelism {
 /// that packing took a fifth of the student's step (`bench_networks` (a)).
 const MAX_FEW_ROWS: usize = 4;
 
-/// `out = lhs @ rhs` for a few rows when `rhs`'s rows are contiguous, one pass over `rhs` per
-/// output row: `out[r] = sum_i lhs[r, i] rhs[i]`, each term a vectorised multiply-add of a row;
+/// `out (+)= lhs @ rhs` for a few rows when `rhs`'s rows are contiguous, one pass over `rhs` per
+/// output row: `out[r] += sum_i lhs[r, i] rhs[i]`, each term a vectorised multiply-add of a row;
 /// a `pulp::WithSimd`, so that the loop is compiled for the CPU's vector instructions.
 struct FewRowsProduct<'a> {
-    lhs: &'a Operand<'a>,
-    rhs: &'a Operand<'a>,
-    /// `[lhs.rows, rhs.cols]`, zero-filled.
+    lhs: Operand<'a>,
+    rhs: Operand<'a>,
+    /// `[lhs.rows, rhs.cols]`, added to.
     out: &'a mut [f32],
 }
 
@@ -321,56 +434,90 @@ impl pulp::WithSimd for FewRowsProduct<'_> {
     }
 }
 
-/// `lhs @ rhs` into a new contiguous tensor, with the `gemm` crate that flex itself uses.
-/// Calling it directly writes the product straight into its final buffer: flex's own matmul
-/// zero-fills a byte buffer and then copies it to an aligned one (burn-flex 0.22.1).
-fn matmul(lhs: Operand, rhs: Operand) -> FlexTensor {
+/// Writes `lhs @ rhs` (`[m, n]`, rows `n` apart) at `out`, or adds it to what is there when
+/// `accumulate`; with the `gemm` crate that flex itself uses, or [`FewRowsProduct`].
+///
+/// # Safety
+/// `out` must be valid for writing `m * n` values, and hold initialised values if `accumulate`.
+unsafe fn product_into(lhs: Operand, rhs: Operand, out: *mut f32, accumulate: bool) {
     assert_eq!(
         lhs.cols, rhs.rows,
         "fused linear: matmul inner widths differ"
     );
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
-    let mut out = Vec::<f32>::with_capacity(m * n);
-    if k == 0 {
-        out.resize(m * n, 0.0);
-    } else if m <= MAX_FEW_ROWS && rhs.col_stride == 1 {
-        out.resize(m * n, 0.0);
-        vectorized(FewRowsProduct {
-            lhs: &lhs,
-            rhs: &rhs,
-            out: &mut out,
-        });
-    } else {
-        let parallelism = parallelism(m, k, n);
-        // SAFETY: the operands' offsets, shapes and strides come from their flex layouts, so
-        // every element gemm reads lies in their storage; `out` has room for `m * n` values,
-        // gemm writes all of them (`read_dst` is false, so the uninitialised values are never
-        // read), and only then is the length set.
-        unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                out.as_mut_ptr(),
-                1,
-                n as isize,
-                false,
-                lhs.data.as_ptr().add(lhs.offset),
-                lhs.col_stride,
-                lhs.row_stride,
-                rhs.data.as_ptr().add(rhs.offset),
-                rhs.col_stride,
-                rhs.row_stride,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                parallelism,
-            );
-            out.set_len(m * n);
-        }
+    let few_rows = m <= MAX_FEW_ROWS && rhs.col_stride == 1;
+    if !accumulate && (k == 0 || few_rows) {
+        // SAFETY: `out` is valid for `m * n` writes (the caller's contract).
+        unsafe { out.write_bytes(0, m * n) };
     }
+    if k == 0 {
+        return;
+    }
+    if few_rows {
+        // SAFETY: the `m * n` values at `out` are now initialised.
+        let out = unsafe { std::slice::from_raw_parts_mut(out, m * n) };
+        vectorized(FewRowsProduct { lhs, rhs, out });
+        return;
+    }
+    // SAFETY: the operands' offsets, shapes and strides come from their flex layouts, so every
+    // element gemm reads lies in their storage; gemm writes the `m * n` values at `out`, and
+    // reads them only when `accumulate` (`read_dst`), when they are initialised.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out,
+            1,
+            n as isize,
+            accumulate,
+            lhs.data.as_ptr().add(lhs.offset),
+            lhs.col_stride,
+            lhs.row_stride,
+            rhs.data.as_ptr().add(rhs.offset),
+            rhs.col_stride,
+            rhs.row_stride,
+            if accumulate { 1.0 } else { 0.0 },
+            1.0,
+            false,
+            false,
+            false,
+            parallelism(m, k, n),
+        );
+    }
+}
+
+/// `sum_i lhs_i @ rhs_i` (all `[m, n]`) into a new contiguous tensor. Calling gemm directly
+/// writes the products straight into their final buffer: flex's own matmul zero-fills a byte
+/// buffer and then copies it to an aligned one (burn-flex 0.22.1).
+fn sum_of_products(products: &[(Operand, Operand)]) -> FlexTensor {
+    let (m, n) = (products[0].0.rows, products[0].1.cols);
+    let mut out = Vec::<f32>::with_capacity(m * n);
+    for (i, &(lhs, rhs)) in products.iter().enumerate() {
+        assert_eq!((lhs.rows, rhs.cols), (m, n), "fused linear: product shapes");
+        // SAFETY: `out` has room for `m * n` values, all written by the first product.
+        unsafe { product_into(lhs, rhs, out.as_mut_ptr(), i > 0) };
+    }
+    // SAFETY: the first product wrote all `m * n` values.
+    unsafe { out.set_len(m * n) };
+    FlexTensor::from_data(TensorData::new(out, [m, n]))
+}
+
+/// `[lhs_1 @ rhs_1; lhs_2 @ rhs_2; ...]`, the products (`[m_i, n]`) stacked by rows, into a new
+/// contiguous tensor.
+fn stacked_products(products: &[(Operand, Operand)]) -> FlexTensor {
+    let n = products[0].1.cols;
+    let m: usize = products.iter().map(|(lhs, _)| lhs.rows).sum();
+    let mut out = Vec::<f32>::with_capacity(m * n);
+    let mut first_row = 0;
+    for &(lhs, rhs) in products {
+        assert_eq!(rhs.cols, n, "fused linear: product shapes");
+        // SAFETY: rows `first_row..first_row + lhs.rows` of `out` lie within its capacity.
+        unsafe { product_into(lhs, rhs, out.as_mut_ptr().add(first_row * n), false) };
+        first_row += lhs.rows;
+    }
+    // SAFETY: the products wrote all `m * n` values, block after block.
+    unsafe { out.set_len(m * n) };
     FlexTensor::from_data(TensorData::new(out, [m, n]))
 }
 
@@ -446,6 +593,84 @@ mod tests {
         }
     }
 
+    /// Blocks of columns give what the concatenation gives, values and gradients, for two and
+    /// three blocks, at 1, 3 and 700 rows (few rows, and gemm adding block after block), with
+    /// and without autodiff, the first block untracked as observations are.
+    #[test]
+    fn blocks_match_the_concatenation() {
+        let device = Device::flex().autodiff();
+        let layer = LinearConfig::new(15, 9).init(&device);
+        let randn =
+            |shape: [usize; 2]| Tensor::<2>::random(shape, Distribution::Normal(0.0, 1.0), &device);
+        for rows in [1, 3, 700] {
+            for widths in [vec![5, 10], vec![5, 7, 3]] {
+                let observed = randn([rows, widths[0]]);
+                let tracked: Vec<_> = widths[1..]
+                    .iter()
+                    .map(|&width| randn([rows, width]).require_grad())
+                    .collect();
+                let blocks: Vec<_> = std::iter::once(observed.clone())
+                    .chain(tracked.iter().cloned())
+                    .collect();
+                let weights = randn([rows, 9]);
+                let what = format!("{rows} rows, widths {widths:?}");
+
+                let fused = linear_blocks(&layer, blocks.clone(), LinearActivation::LeakyRelu);
+                let reference = LinearActivation::LeakyRelu
+                    .apply(layer.forward(Tensor::cat(blocks.clone(), 1)));
+                assert_close(fused.clone(), reference.clone(), &what);
+
+                let grads_fused = (fused * weights.clone()).sum().backward();
+                let grads_reference = (reference * weights).sum().backward();
+                for (i, block) in tracked.iter().enumerate() {
+                    assert_close(
+                        block.grad(&grads_fused).unwrap(),
+                        block.grad(&grads_reference).unwrap(),
+                        &format!("{what}: gradient of block {}", i + 1),
+                    );
+                }
+                let weight = layer.weight.val();
+                assert_close(
+                    weight.grad(&grads_fused).unwrap(),
+                    weight.grad(&grads_reference).unwrap(),
+                    &format!("{what}: weight gradient"),
+                );
+                let bias = layer.bias.as_ref().unwrap().val();
+                assert_close(
+                    bias.grad(&grads_fused).unwrap().unsqueeze(),
+                    bias.grad(&grads_reference).unwrap().unsqueeze(),
+                    &format!("{what}: bias gradient"),
+                );
+
+                let plain = layer.valid();
+                let plain_blocks: Vec<_> =
+                    blocks.iter().map(|block| block.clone().inner()).collect();
+                assert_close(
+                    linear_blocks(&plain, plain_blocks.clone(), LinearActivation::Identity),
+                    plain.forward(Tensor::cat(plain_blocks, 1)),
+                    &format!("{what}: without autodiff"),
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_name_mismatched_shapes() {
+        let layer = LinearConfig::new(6, 2).init(&Device::flex());
+        let blocks = vec![
+            Tensor::<2>::zeros([4, 2], &Device::flex()),
+            Tensor::<2>::zeros([4, 3], &Device::flex()),
+        ];
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            linear_blocks(&layer, blocks, LinearActivation::Identity)
+        }));
+        let message = *result.unwrap_err().downcast::<String>().unwrap();
+        assert!(
+            message.contains("[[4, 2], [4, 3]]") && message.contains("input width 6"),
+            "{message}"
+        );
+    }
+
     /// The few-rows product reads its input through strides: a transposed input (each row's
     /// values 3 apart) gives Burn's result.
     #[test]
@@ -454,7 +679,12 @@ mod tests {
         let layer = LinearConfig::new(37, 45).init(&device);
         let x = Tensor::<2>::random([37, 3], Distribution::Normal(0.0, 1.0), &device).transpose();
         let bias = layer.bias.as_ref().unwrap().val();
-        let fused = flex_linear(&x, &layer.weight.val(), &bias, LinearActivation::LeakyRelu);
+        let fused = flex_linear(
+            &[x.clone()],
+            &layer.weight.val(),
+            &bias,
+            LinearActivation::LeakyRelu,
+        );
         assert_close(
             fused.expect("the fused path"),
             LinearActivation::LeakyRelu.apply(layer.forward(x)),
@@ -477,7 +707,7 @@ mod tests {
             let x = Tensor::<2>::ones([rows, 3], &device);
             let weight = Tensor::<2>::ones([3, 4], &device);
             let bias = Tensor::<1>::ones([4], &device);
-            let out = flex_linear(&x, &weight, &bias, LinearActivation::LeakyRelu);
+            let out = flex_linear(&[x], &weight, &bias, LinearActivation::LeakyRelu);
             assert_eq!(out.is_some(), fused, "{device:?} with {rows} rows");
         }
     }

@@ -20,7 +20,7 @@ pub mod gru;
 pub mod linear;
 
 pub use gru::gru_update;
-pub use linear::{LinearActivation, linear};
+pub use linear::{LinearActivation, linear, linear_blocks};
 
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
