@@ -382,7 +382,7 @@ impl Backward<Flex, 3> for FusedGru {
 
 #[cfg(test)]
 mod tests {
-    use super::super::max_difference;
+    use super::super::{max_difference, panic_message};
     use super::*;
     use burn::tensor::{Device, Distribution};
 
@@ -424,14 +424,13 @@ mod tests {
     #[test]
     fn names_mismatched_shapes() {
         let device = Device::flex();
-        let result = std::panic::catch_unwind(|| {
+        let message = panic_message(|| {
             gru_update(
                 Tensor::zeros([4, 30], &device),
                 Tensor::zeros([4, 30], &device),
                 Tensor::zeros([4, 9], &device),
             )
         });
-        let message = *result.unwrap_err().downcast::<String>().unwrap();
         assert!(
             message.contains("[4, 30]") && message.contains("[4, 9]"),
             "{message}"

@@ -523,6 +523,7 @@ fn stacked_products(products: &[(Operand, Operand)]) -> FlexTensor {
 
 #[cfg(test)]
 mod tests {
+    use super::super::panic_message;
     use super::*;
     use burn::module::Module;
     use burn::nn::LinearConfig;
@@ -661,10 +662,7 @@ mod tests {
             Tensor::<2>::zeros([4, 2], &Device::flex()),
             Tensor::<2>::zeros([4, 3], &Device::flex()),
         ];
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            linear_blocks(&layer, blocks, LinearActivation::Identity)
-        }));
-        let message = *result.unwrap_err().downcast::<String>().unwrap();
+        let message = panic_message(|| linear_blocks(&layer, blocks, LinearActivation::Identity));
         assert!(
             message.contains("[[4, 2], [4, 3]]") && message.contains("input width 6"),
             "{message}"
@@ -715,14 +713,13 @@ mod tests {
     #[test]
     fn names_a_wrong_input_width() {
         let layer = LinearConfig::new(3, 2).init(&Device::flex());
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let message = panic_message(|| {
             linear(
                 &layer,
                 Tensor::<2>::zeros([4, 5], &Device::flex()),
                 LinearActivation::Identity,
             )
-        }));
-        let message = *result.unwrap_err().downcast::<String>().unwrap();
+        });
         assert!(
             message.contains("[4, 5]") && message.contains("input width 3"),
             "{message}"

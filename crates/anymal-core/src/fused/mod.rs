@@ -115,3 +115,14 @@ fn for_chunk_pairs(values: &mut [f32], other: &[f32], apply: impl Fn(&mut [f32],
 fn max_difference(a: Tensor<2>, b: Tensor<2>) -> f32 {
     (a - b).abs().max().into_scalar::<f32>()
 }
+
+/// The message of the panic that `f` raises, for the tests of the fused operations.
+#[cfg(test)]
+fn panic_message<T>(f: impl FnOnce() -> T) -> String {
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .err()
+        .expect("a panic");
+    *payload
+        .downcast::<String>()
+        .expect("a formatted panic message")
+}
