@@ -14,7 +14,7 @@
 //! the concatenation: `sum_i x_i W_i` over the matching row blocks `W_i` of the weight, and
 //! backward only the gradients of the blocks that need one. A trunk fed
 //! `[proprio, latents]` then neither copies its input forward and backward nor computes a
-//! gradient for the observations (a twentieth of the teacher's training products).
+//! gradient for the observations (about 6 % of the teacher's training multiply-adds).
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
