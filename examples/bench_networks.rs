@@ -8,9 +8,10 @@
 
 use std::time::{Duration, Instant};
 
-use anymal::core::burn::optim::{AdamConfig, GradientsParams};
+use anymal::core::burn::optim::AdamConfig;
 use anymal::core::burn::tensor::{Device, Distribution, Tensor};
 use anymal::core::{AnymalConfig, ExteroNoise, describe_device, parse_device};
+use anymal::rl::{DataParallel, sharded_gradients};
 use clap::Parser;
 
 /// mimalloc keeps freed training buffers for reuse; glibc's malloc gives large ones back to the
@@ -36,6 +37,9 @@ struct Args {
     /// Timed repetitions of (b) and (c).
     #[arg(long, default_value_t = 10)]
     train_iters: usize,
+    /// Row shards of (b) and (c), each on its own thread; 0: one per core.
+    #[arg(long, default_value_t = 0)]
+    shards: usize,
     /// Comma-separated workloads to run (a, b, c), for profiling one of them.
     #[arg(long, default_value = "a,b,c")]
     workloads: String,
@@ -49,12 +53,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     for name in args.devices.split(',').map(str::trim) {
         let device = parse_device(name)?;
+        let split = DataParallel {
+            max_shards: args.shards,
+            ..DataParallel::default()
+        };
         println!("{}", describe_device(&device));
         device.seed(0);
         let workloads: [&dyn Fn() -> Result<f64, Box<dyn std::error::Error>>; 3] = [
             &|| student_step_latency(&device, args.latency_iters),
-            &|| teacher_update(&device, args.train_iters),
-            &|| student_tbptt_update(&device, args.train_iters),
+            &|| teacher_update(&device, args.train_iters, split),
+            &|| student_tbptt_update(&device, args.train_iters, split),
         ];
         for (((workload, reference), measure), letter) in
             PYTORCH.iter().zip(workloads).zip(["a", "b", "c"])
@@ -133,8 +141,13 @@ fn student_step_latency(device: &Device, iters: usize) -> Result<f64, Box<dyn st
     })
 }
 
-/// (b) One PPO minibatch update of the teacher at batch 8300.
-fn teacher_update(device: &Device, iters: usize) -> Result<f64, Box<dyn std::error::Error>> {
+/// (b) One PPO minibatch update of the teacher at batch 8300, the minibatch split into
+/// row shards on all cores (`anymal_rl::data_parallel`).
+fn teacher_update(
+    device: &Device,
+    iters: usize,
+    split: DataParallel,
+) -> Result<f64, Box<dyn std::error::Error>> {
     let device = device.clone().autodiff();
     let batch = 8300;
     let mut teacher = AnymalConfig::new(10).init(&device)?.teacher;
@@ -151,24 +164,39 @@ fn teacher_update(device: &Device, iters: usize) -> Result<f64, Box<dyn std::err
         randn([batch], &device),
         randn([batch], &device),
     );
+    let shards = split.shards(batch);
     median_of(iters, || {
-        let out = teacher.forward(proprio.clone(), extero.clone(), privileged.clone())?;
-        let dist = teacher.distribution(out.action);
-        let ratio = (dist.log_prob(actions.clone()) - old_log_probs.clone()).exp();
-        let surrogate = (ratio.clone() * advantages.clone())
-            .min_pair(ratio.clamp(0.8, 1.2) * advantages.clone());
-        let value_loss = (out.value - returns.clone()).powi_scalar(2).mean();
-        let loss = surrogate.mean().neg() + value_loss.mul_scalar(0.5)
-            - dist.entropy().mean().mul_scalar(0.005);
-        let grads = GradientsParams::from_grads(loss.backward(), &teacher);
+        let (grads, _) = sharded_gradients(&teacher, batch, shards, |teacher, rows| {
+            let take = |x: &Tensor<1>| x.clone().slice(rows.clone());
+            let out = teacher.forward(
+                proprio.clone().slice(rows.clone()),
+                extero.clone().slice(rows.clone()),
+                privileged.clone().slice(rows.clone()),
+            )?;
+            let dist = teacher.distribution(out.action);
+            let ratio =
+                (dist.log_prob(actions.clone().slice(rows.clone())) - take(&old_log_probs)).exp();
+            let advantages = take(&advantages);
+            let surrogate =
+                (ratio.clone() * advantages.clone()).min_pair(ratio.clamp(0.8, 1.2) * advantages);
+            let value_loss = (out.value - take(&returns)).powi_scalar(2).mean();
+            let loss = surrogate.mean().neg() + value_loss.mul_scalar(0.5)
+                - dist.entropy().mean().mul_scalar(0.005);
+            Ok((loss, ()))
+        })?;
         teacher = optimizer.step(5e-4, teacher.clone(), grads);
         teacher.trunk.layers[0].weight.val().into_data();
         Ok(())
     })
 }
 
-/// (c) Ten student steps with the hidden state carried, one backward through all of them, Adam.
-fn student_tbptt_update(device: &Device, iters: usize) -> Result<f64, Box<dyn std::error::Error>> {
+/// (c) Ten student steps with the hidden state carried, one backward through all of them, Adam;
+/// the batch split into row shards on all cores, as `StudentTrainer` does.
+fn student_tbptt_update(
+    device: &Device,
+    iters: usize,
+    split: DataParallel,
+) -> Result<f64, Box<dyn std::error::Error>> {
     let device = device.clone().autodiff();
     let (batch, steps) = (300, 10);
     let mut anymal = AnymalConfig::new(10)
@@ -184,25 +212,37 @@ fn student_tbptt_update(device: &Device, iters: usize) -> Result<f64, Box<dyn st
             )
         })
         .collect();
+    let shards = split.shards(batch);
     median_of(iters, || {
-        let mut hiddens = None;
-        let mut total: Option<Tensor<1>> = None;
-        for (proprio, extero, privileged) in &inputs {
-            let out = anymal.distillation_loss(
-                proprio.clone(),
-                extero.clone(),
-                privileged.clone(),
-                hiddens,
-                ExteroNoise::Uniform { strength: 0.1 },
-            )?;
-            hiddens = Some(out.student.hiddens);
-            total = Some(match total {
-                None => out.loss,
-                Some(sum) => sum + out.loss,
-            });
-        }
-        let loss = total.expect("ten steps").div_scalar(steps as f64);
-        let grads = GradientsParams::from_grads(loss.backward(), &anymal);
+        // The package's noise, `U[0, 1) * 0.1`, drawn for the whole batch: shards must not
+        // draw from the device's generator.
+        let noisy: Vec<Tensor<3>> = inputs
+            .iter()
+            .map(|(_, extero, _)| {
+                let uniform =
+                    Tensor::random(extero.shape(), Distribution::Uniform(0.0, 1.0), &device);
+                extero.clone() + uniform.mul_scalar(0.1)
+            })
+            .collect();
+        let (grads, _) = sharded_gradients(&anymal, batch, shards, |anymal, rows| {
+            let mut hiddens = None;
+            let mut total: Option<Tensor<1>> = None;
+            for ((proprio, extero, privileged), noisy) in inputs.iter().zip(&noisy) {
+                let out = anymal.distillation_loss(
+                    proprio.clone().slice(rows.clone()),
+                    extero.clone().slice(rows.clone()),
+                    privileged.clone().slice(rows.clone()),
+                    hiddens,
+                    ExteroNoise::Observed(noisy.clone().slice(rows.clone())),
+                )?;
+                hiddens = Some(out.student.hiddens);
+                total = Some(match total {
+                    None => out.loss,
+                    Some(sum) => sum + out.loss,
+                });
+            }
+            Ok((total.expect("ten steps").div_scalar(steps as f64), ()))
+        })?;
         anymal = optimizer.step(5e-4, anymal.clone(), grads);
         anymal.student.trunk.layers[0].weight.val().into_data();
         Ok(())

@@ -11,7 +11,7 @@ use anymal::envs::{
 };
 use anymal::rl::grad_clip::clip_grad_norm;
 use anymal::rl::tensorboard::read_events;
-use anymal::rl::{Logger, Policy, Ppo, PpoConfig, RlError};
+use anymal::rl::{DataParallel, Logger, Policy, Ppo, PpoConfig, RlError};
 
 fn flex() -> Device {
     parse_device("flex").unwrap()
@@ -275,7 +275,11 @@ fn gradient_clipping_is_global() {
     }
 }
 
-fn bandit_run(seed: u64, iterations: usize) -> (Ppo<MlpActorCritic>, Vec<f64>) {
+fn bandit_run(
+    seed: u64,
+    iterations: usize,
+    data_parallel: DataParallel,
+) -> (Ppo<MlpActorCritic>, Vec<f64>) {
     let envs = (0..4).map(|_| Toy { bandit: true, t: 0 }).collect();
     let mut envs = VectorEnv::new(envs, 1).unwrap();
     let config = PpoConfig::new()
@@ -283,7 +287,8 @@ fn bandit_run(seed: u64, iterations: usize) -> (Ppo<MlpActorCritic>, Vec<f64>) {
         .with_n_steps(16)
         .with_batch_size(32)
         .with_n_epochs(4)
-        .with_learning_rate(anymal::rl::Schedule::Constant(3e-3));
+        .with_learning_rate(anymal::rl::Schedule::Constant(3e-3))
+        .with_data_parallel(data_parallel);
     let mut ppo = trainer(config, 1, 2.0, 64 * iterations as u64);
     let mut curve = Vec::new();
     for _ in 0..iterations {
@@ -296,7 +301,7 @@ fn bandit_run(seed: u64, iterations: usize) -> (Ppo<MlpActorCritic>, Vec<f64>) {
 #[test]
 fn ppo_learns_a_bandit_and_is_deterministic() {
     let _rng = device_rng();
-    let (ppo, curve) = bandit_run(3, 40);
+    let (ppo, curve) = bandit_run(3, 40, DataParallel::off());
     let mut policy = ppo.policy();
     let action = policy.predict(&[1.0], true).unwrap()[0];
     assert!(
@@ -305,10 +310,19 @@ fn ppo_learns_a_bandit_and_is_deterministic() {
     );
     assert!(curve[39] > curve[0], "return {} -> {}", curve[0], curve[39]);
     // Same seed, same learning curve, bit for bit.
-    let (_, again) = bandit_run(3, 40);
+    let (_, again) = bandit_run(3, 40, DataParallel::off());
     assert_eq!(curve, again);
-    let (_, other) = bandit_run(4, 40);
+    let (_, other) = bandit_run(4, 40, DataParallel::off());
     assert_ne!(curve, other);
+    // Minibatches of 32 in 3 shards on 3 threads: the same curve up to rounding.
+    let split = DataParallel {
+        max_shards: 3,
+        min_rows: 1,
+    };
+    let (_, sharded) = bandit_run(3, 40, split);
+    for (i, (a, b)) in sharded.iter().zip(&curve).enumerate() {
+        assert!((a - b).abs() < 1e-3, "iteration {i}: {a} sharded, {b} not");
+    }
 }
 
 #[test]

@@ -8,8 +8,8 @@ use anymal::core::burn::tensor::Device;
 use anymal::core::{ActionKind, Anymal, AnymalConfig, parse_device};
 use anymal::envs::{HiddenForceEnv, MockEnv, VectorEnv};
 use anymal::rl::{
-    HeightNoise, Logger, NoiseCurriculum, PackagePpoArgs, PackageStudentArgs, Ppo, PpoConfig,
-    StudentEvaluation, StudentTrainer, StudentTrainerConfig,
+    DataParallel, HeightNoise, Logger, NoiseCurriculum, PackagePpoArgs, PackageStudentArgs, Ppo,
+    PpoConfig, StudentEvaluation, StudentTrainer, StudentTrainerConfig,
 };
 
 /// Burn's device RNG is shared by the whole process: seeding and drawing the initial weights
@@ -146,6 +146,57 @@ fn the_extero_gate_opens_less_on_noisy_heights() {
         noisy.extero_gate,
         clean.extero_gate
     );
+}
+
+#[test]
+fn student_training_split_across_threads_matches_one_thread() {
+    let device = autodiff();
+    let run = |data_parallel: DataParallel| {
+        let mut envs = hidden_force_envs(8);
+        let space = envs.single_action_space().clone();
+        let config = StudentTrainerConfig::new()
+            .with_n_steps(20)
+            .with_tbptt_len(5)
+            .with_minibatch_envs(8)
+            .with_update_normalizer(true)
+            .with_seed(2)
+            .with_data_parallel(data_parallel);
+        let mut trainer =
+            StudentTrainer::new(config, small_anymal(&device), &device, space).unwrap();
+        let mut logger = Logger::new();
+        (0..2)
+            .map(|_| trainer.iterate(&mut envs, &mut logger).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let whole = run(DataParallel::off());
+    // 8 environments in shards of 3, 3 and 2, each carrying its own hidden states through the
+    // chunks of 5 steps.
+    let sharded = run(DataParallel {
+        max_shards: 3,
+        min_rows: 1,
+    });
+    for (a, b) in whole.iter().zip(&sharded) {
+        for (name, x, y) in [
+            ("loss", a.loss, b.loss),
+            ("behaviour", a.behaviour, b.behaviour),
+            (
+                "privileged",
+                a.reconstruction_privileged,
+                b.reconstruction_privileged,
+            ),
+            ("heights", a.reconstruction_extero, b.reconstruction_extero),
+            (
+                "rollout behaviour",
+                a.rollout.behaviour_mse,
+                b.rollout.behaviour_mse,
+            ),
+        ] {
+            assert!(
+                (x - y).abs() <= 1e-4 * x.abs().max(1e-3),
+                "{name}: {x} on one thread, {y} in shards"
+            );
+        }
+    }
 }
 
 #[test]

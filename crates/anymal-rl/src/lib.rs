@@ -3,13 +3,15 @@
 //! Training for anymal's networks: Proximal Policy Optimization ([`Ppo`]) with
 //! Stable-Baselines3's semantics and defaults on vector environments, its rollout buffer and
 //! GAE ([`buffer`]), hyperparameter schedules ([`Schedule`]), global gradient-norm clipping
-//! ([`grad_clip`]), logging to TensorBoard, CSV, a progress bar and the console ([`Logger`]),
+//! ([`grad_clip`]), gradients computed in row shards on all cores
+//! ([`data_parallel`]), logging to TensorBoard, CSV, a progress bar and the console ([`Logger`]),
 //! atomic checkpoints ([`checkpoint`]) and policy evaluation ([`evaluate()`]); for the
 //! teacher-student method, [`Anymal`](anymal_core::Anymal)'s teacher as PPO's actor-critic
 //! ([`teacher`]) and student distillation ([`StudentTrainer`], [`HeightNoise`]).
 
 pub mod buffer;
 pub mod checkpoint;
+pub mod data_parallel;
 pub mod episodes;
 pub mod error;
 pub mod evaluate;
@@ -24,6 +26,7 @@ pub mod teacher;
 pub mod tensorboard;
 
 pub use buffer::{RolloutBuffer, gae};
+pub use data_parallel::{DataParallel, sharded_gradients};
 pub use error::{Result, RlError};
 pub use evaluate::{
     CurvePoint, EvalEpisode, EvalProtocol, TrainingReport, evaluate, train_with_evaluation,

@@ -14,7 +14,7 @@ use crate::checkpoint;
 use crate::error::{Result, RlError};
 
 /// A network with a policy head and a value head over flat observations `[B, obs_dim]`.
-pub trait ActorCritic: SavedModel {
+pub trait ActorCritic: SavedModel + Sync {
     /// Width of the flat observation.
     fn obs_dim(&self) -> usize;
     /// The action distribution and the value `[B]`.

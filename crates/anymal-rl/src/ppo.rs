@@ -12,12 +12,13 @@
 //!    An optional target KL stops the epochs early.
 //! 4. **Logging** with SB3's names.
 
+use std::ops::Range;
 use std::path::Path;
 use std::time::Instant;
 
 use anymal_envs::{BoxSpace, Env, FlatObservation, VectorEnv};
 use burn::config::Config;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::buffer::{Minibatch, RolloutBuffer};
 use crate::checkpoint::{self, PolicyState, RngState};
+use crate::data_parallel::{DataParallel, sharded_gradients};
 use crate::episodes::EpisodeWindow;
 use crate::error::RlError;
 use crate::grad_clip::clip_grad_norm;
@@ -90,6 +92,9 @@ pub struct PpoConfig {
     /// Episodes averaged in `rollout/ep_rew_mean` and `rollout/ep_len_mean`.
     #[config(default = 100)]
     pub stats_window: usize,
+    /// How each minibatch is split across threads.
+    #[config(default = "DataParallel::default()")]
+    pub data_parallel: DataParallel,
 }
 
 impl PpoConfig {
@@ -500,7 +505,30 @@ impl<P: ActorCritic> Ppo<P> {
         'epochs: for _ in 0..self.config.n_epochs {
             for indices in buffer.minibatch_indices(self.config.batch_size, &mut self.rng) {
                 buffer.gather(&indices, &mut minibatch);
-                let (loss, diagnostics) = self.minibatch_loss(&minibatch, clip_range)?;
+                let advantages = if self.config.normalize_advantage && minibatch.len > 1 {
+                    normalized(&minibatch.advantages)
+                } else {
+                    minibatch.advantages.clone()
+                };
+                let inputs = LossInputs {
+                    minibatch: &minibatch,
+                    advantages: &advantages,
+                    clip_range,
+                    config: &self.config,
+                    action_dim: self.action_space.dim(),
+                    device: &self.device,
+                };
+                let shards = self.config.data_parallel.shards(minibatch.len);
+                let (grads, shards) =
+                    sharded_gradients(&self.policy, minibatch.len, shards, |policy, rows| {
+                        inputs.loss(policy, rows)
+                    })?;
+                let mut diagnostics = [0.0f64; 6];
+                for shard in shards {
+                    for (sum, value) in diagnostics.iter_mut().zip(shard) {
+                        *sum += value;
+                    }
+                }
                 let [pg, vf, ent, clip_fraction, approx_kl, total] = diagnostics;
                 if !total.is_finite() {
                     return Err(RlError::NonFinite(format!(
@@ -515,7 +543,6 @@ impl<P: ActorCritic> Ppo<P> {
                 }
                 self.learning_rate.observe_kl(approx_kl);
 
-                let grads = GradientsParams::from_grads(loss.backward(), &self.policy);
                 let (grads, _norm) = clip_grad_norm(&self.policy, grads, self.config.max_grad_norm);
                 self.policy =
                     self.optimizer
@@ -540,72 +567,6 @@ impl<P: ActorCritic> Ppo<P> {
             loss: last_loss,
             explained_variance: self.explained_variance(),
         })
-    }
-
-    /// The PPO loss of one minibatch (with autodiff), and its diagnostics read back:
-    /// `[policy loss, value loss, entropy loss, clip fraction, approx KL, total loss]`.
-    fn minibatch_loss(
-        &self,
-        mb: &Minibatch,
-        clip_range: f64,
-    ) -> crate::Result<(Tensor<1>, [f64; 6])> {
-        let device = &self.device;
-        let vector =
-            |v: &[f32]| Tensor::<1>::from_data(TensorData::new(v.to_vec(), [v.len()]), device);
-        let advantages = if self.config.normalize_advantage && mb.len > 1 {
-            normalized(&mb.advantages)
-        } else {
-            mb.advantages.clone()
-        };
-        let obs = rows_tensor(mb.obs.clone(), self.policy.obs_dim(), device);
-        let actions = rows_tensor(mb.actions.clone(), self.action_space.dim(), device);
-        let advantages = vector(&advantages);
-        let old_log_probs = vector(&mb.log_probs);
-        let old_values = vector(&mb.values);
-        let returns = vector(&mb.returns);
-
-        let (dist, values) = self.policy.forward(obs)?;
-        let log_ratio = dist.log_prob(actions) - old_log_probs;
-        let ratio = log_ratio.clone().exp();
-        let surrogate = advantages.clone() * ratio.clone();
-        let clipped_surrogate =
-            advantages * ratio.clone().clamp(1.0 - clip_range, 1.0 + clip_range);
-        let policy_loss = surrogate.min_pair(clipped_surrogate).mean().neg();
-        let values = match self.config.clip_range_vf {
-            Some(c) => old_values.clone() + (values - old_values).clamp(-c, c),
-            None => values,
-        };
-        let value_loss = (returns - values).powi_scalar(2).mean();
-        let entropy_loss = dist.entropy().mean().neg();
-        let loss = policy_loss.clone()
-            + entropy_loss.clone().mul_scalar(self.config.ent_coef)
-            + value_loss.clone().mul_scalar(self.config.vf_coef);
-
-        let ratio = ratio.detach();
-        let clip_fraction = ratio
-            .clone()
-            .sub_scalar(1.0)
-            .abs()
-            .greater_elem(clip_range)
-            .float()
-            .mean();
-        let approx_kl = (ratio.sub_scalar(1.0) - log_ratio.detach()).mean();
-        let diagnostics = to_host(Tensor::cat(
-            vec![
-                policy_loss.detach(),
-                value_loss.detach(),
-                entropy_loss.detach(),
-                clip_fraction,
-                approx_kl,
-                loss.clone().detach(),
-            ],
-            0,
-        ));
-        let mut out = [0.0f64; 6];
-        for (o, d) in out.iter_mut().zip(diagnostics) {
-            *o = d as f64;
-        }
-        Ok((loss, out))
     }
 
     fn explained_variance(&self) -> f64 {
@@ -741,6 +702,91 @@ fn flatten<O: FlatObservation>(observations: &[O], obs_dim: usize) -> Vec<f32> {
         obs.write_flat(&mut flat);
     }
     flat
+}
+
+/// What the PPO loss of one minibatch is computed from.
+struct LossInputs<'a> {
+    minibatch: &'a Minibatch,
+    /// The minibatch's advantages, normalised over the whole minibatch when configured.
+    advantages: &'a [f32],
+    clip_range: f64,
+    config: &'a PpoConfig,
+    action_dim: usize,
+    device: &'a Device,
+}
+
+impl LossInputs<'_> {
+    /// The PPO loss of the minibatch's `rows` (with autodiff) on `policy`, and its
+    /// diagnostics read back, weighted by the rows' share of the minibatch:
+    /// `[policy loss, value loss, entropy loss, clip fraction, approx KL, total loss]`.
+    fn loss<P: ActorCritic>(
+        &self,
+        policy: &P,
+        rows: Range<usize>,
+    ) -> crate::Result<(Tensor<1>, [f64; 6])> {
+        let (mb, device, clip_range) = (self.minibatch, self.device, self.clip_range);
+        let share = rows.len() as f64 / mb.len as f64;
+        let vector = |v: &[f32]| {
+            let v = &v[rows.clone()];
+            Tensor::<1>::from_data(TensorData::new(v.to_vec(), [v.len()]), device)
+        };
+        let table = |v: &[f32], width: usize| {
+            rows_tensor(
+                v[rows.start * width..rows.end * width].to_vec(),
+                width,
+                device,
+            )
+        };
+        let obs = table(&mb.obs, policy.obs_dim());
+        let actions = table(&mb.actions, self.action_dim);
+        let advantages = vector(self.advantages);
+        let old_log_probs = vector(&mb.log_probs);
+        let old_values = vector(&mb.values);
+        let returns = vector(&mb.returns);
+
+        let (dist, values) = policy.forward(obs)?;
+        let log_ratio = dist.log_prob(actions) - old_log_probs;
+        let ratio = log_ratio.clone().exp();
+        let surrogate = advantages.clone() * ratio.clone();
+        let clipped_surrogate =
+            advantages * ratio.clone().clamp(1.0 - clip_range, 1.0 + clip_range);
+        let policy_loss = surrogate.min_pair(clipped_surrogate).mean().neg();
+        let values = match self.config.clip_range_vf {
+            Some(c) => old_values.clone() + (values - old_values).clamp(-c, c),
+            None => values,
+        };
+        let value_loss = (returns - values).powi_scalar(2).mean();
+        let entropy_loss = dist.entropy().mean().neg();
+        let loss = policy_loss.clone()
+            + entropy_loss.clone().mul_scalar(self.config.ent_coef)
+            + value_loss.clone().mul_scalar(self.config.vf_coef);
+
+        let ratio = ratio.detach();
+        let clip_fraction = ratio
+            .clone()
+            .sub_scalar(1.0)
+            .abs()
+            .greater_elem(clip_range)
+            .float()
+            .mean();
+        let approx_kl = (ratio.sub_scalar(1.0) - log_ratio.detach()).mean();
+        let diagnostics = to_host(Tensor::cat(
+            vec![
+                policy_loss.detach(),
+                value_loss.detach(),
+                entropy_loss.detach(),
+                clip_fraction,
+                approx_kl,
+                loss.clone().detach(),
+            ],
+            0,
+        ));
+        let mut out = [0.0f64; 6];
+        for (o, d) in out.iter_mut().zip(diagnostics) {
+            *o = d as f64 * share;
+        }
+        Ok((loss, out))
+    }
 }
 
 /// `(x - mean) / (std + 1e-8)` with the unbiased standard deviation (SB3's per-minibatch

@@ -16,6 +16,7 @@
 //!    state is detached (carried on, without gradient, into the next chunk).
 //! 3. **Logging**: losses, rollout diagnostics, the noise level.
 
+use std::ops::Range;
 use std::path::Path;
 use std::time::Instant;
 
@@ -23,7 +24,7 @@ use anymal_core::{Anymal, DistillationTargets, reset_hiddens};
 use anymal_envs::{BoxSpace, Env, StructuredObs, VectorEnv};
 use burn::config::Config;
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -31,6 +32,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{self, PolicyState, RngState};
+use crate::data_parallel::{DataParallel, sharded_gradients};
 use crate::episodes::EpisodeWindow;
 use crate::error::RlError;
 use crate::grad_clip::clip_grad_norm;
@@ -87,6 +89,9 @@ pub struct StudentTrainerConfig {
     /// Episodes averaged in `rollout/ep_rew_mean`.
     #[config(default = 100)]
     pub stats_window: usize,
+    /// How each gradient step's environments are split across threads.
+    #[config(default = "DataParallel::default()")]
+    pub data_parallel: DataParallel,
 }
 
 impl StudentTrainerConfig {
@@ -309,6 +314,87 @@ impl Chunk {
                 device,
             ),
         }
+    }
+}
+
+/// The truncated-BPTT loss of one chunk of the rollout for some of its environments: one shard
+/// of a gradient step ([`sharded_gradients`]).
+struct ChunkLoss<'a> {
+    anymal: &'a Anymal,
+    rollout: &'a StudentRollout,
+    widths: Widths,
+    device: &'a Device,
+    memoryless: bool,
+}
+
+impl ChunkLoss<'_> {
+    /// The mean loss over `steps` of the environments `envs` from `hiddens` (one row per
+    /// environment), with the hidden state at the chunk's end (detached) and
+    /// `[loss, behaviour, privileged, heights]` read back and multiplied by `share`.
+    fn loss(
+        &self,
+        steps: Range<usize>,
+        envs: &[usize],
+        mut hiddens: Tensor<3>,
+        share: f64,
+    ) -> crate::Result<(Tensor<1>, (Tensor<3>, [f64; 4]))> {
+        let (rollout, g, len) = (self.rollout, envs.len(), steps.len());
+        let chunk = Chunk::gather(rollout, self.widths, steps.start, len, envs, self.device);
+        let mut loss: Option<Tensor<1>> = None;
+        let mut parts: Vec<Tensor<1>> = Vec::with_capacity(3 * len);
+        for (k, step) in steps.enumerate() {
+            let previous = if self.memoryless {
+                None
+            } else {
+                let starts: Vec<bool> = envs
+                    .iter()
+                    .map(|&env| rollout.episode_start[step * rollout.n_envs + env])
+                    .collect();
+                Some(reset_hiddens(hiddens, &starts))
+            };
+            let rows = |t: &Tensor<2>| t.clone().narrow(0, k * g, g);
+            let out = self.anymal.student_loss(
+                rows(&chunk.proprio),
+                chunk.noisy_extero.clone().narrow(0, k * g, g),
+                previous,
+                DistillationTargets {
+                    teacher_action: rows(&chunk.teacher_actions),
+                    privileged: rows(&chunk.privileged),
+                    extero: chunk.extero.clone().narrow(0, k * g, g),
+                },
+            )?;
+            hiddens = out.student.hiddens;
+            parts.extend([
+                out.behaviour.detach(),
+                out.reconstruction_privileged.detach(),
+                out.reconstruction_extero.detach(),
+            ]);
+            loss = Some(match loss {
+                Some(total) => total + out.loss,
+                None => out.loss,
+            });
+        }
+        let loss = loss
+            .expect("chunks hold at least one step")
+            .div_scalar(len as f64);
+        let parts = to_host(Tensor::cat(parts, 0));
+        let mean_part = |i: usize| {
+            parts
+                .iter()
+                .skip(i)
+                .step_by(3)
+                .map(|&x| x as f64)
+                .sum::<f64>()
+                / len as f64
+        };
+        let values = [
+            to_host(loss.clone().detach())[0] as f64,
+            mean_part(0),
+            mean_part(1),
+            mean_part(2),
+        ]
+        .map(|value| value * share);
+        Ok((loss, (hiddens.detach(), values)))
     }
 }
 
@@ -684,73 +770,45 @@ impl StudentTrainer {
             order.shuffle(&mut self.rng);
             for group in order.chunks(self.config.minibatch_envs.min(n_envs)) {
                 let g = group.len();
+                let shards = self.config.data_parallel.shards(g);
                 let mut hiddens = tensor(
                     gather_rows(&rollout.initial_hiddens, w.hiddens(), 0, 1, n_envs, group),
                     [g, w.layers, w.hidden],
                     &self.device,
                 );
                 for start in (0..n_steps).step_by(self.config.tbptt_len) {
-                    let len = self.config.tbptt_len.min(n_steps - start);
-                    let chunk = Chunk::gather(rollout, w, start, len, group, &self.device);
-                    let mut loss: Option<Tensor<1>> = None;
-                    let mut parts: Vec<Tensor<1>> = Vec::with_capacity(3 * len);
-                    for k in 0..len {
-                        let starts: Vec<bool> = group
-                            .iter()
-                            .map(|&env| rollout.episode_start[(start + k) * n_envs + env])
-                            .collect();
-                        let previous = if self.config.memoryless {
-                            None
-                        } else {
-                            Some(reset_hiddens(hiddens.clone(), &starts))
-                        };
-                        let step = self.anymal.student_loss(
-                            chunk.proprio.clone().narrow(0, k * g, g),
-                            chunk.noisy_extero.clone().narrow(0, k * g, g),
-                            previous,
-                            DistillationTargets {
-                                teacher_action: chunk.teacher_actions.clone().narrow(0, k * g, g),
-                                privileged: chunk.privileged.clone().narrow(0, k * g, g),
-                                extero: chunk.extero.clone().narrow(0, k * g, g),
-                            },
-                        )?;
-                        hiddens = step.student.hiddens;
-                        parts.extend([
-                            step.behaviour.detach(),
-                            step.reconstruction_privileged.detach(),
-                            step.reconstruction_extero.detach(),
-                        ]);
-                        loss = Some(match loss {
-                            Some(total) => total + step.loss,
-                            None => step.loss,
-                        });
+                    let steps = start..(start + self.config.tbptt_len).min(n_steps);
+                    let (grads, shards) =
+                        sharded_gradients(&self.anymal, g, shards, |anymal, rows| {
+                            let chunk = ChunkLoss {
+                                anymal,
+                                rollout,
+                                widths: w,
+                                device: &self.device,
+                                memoryless: self.config.memoryless,
+                            };
+                            chunk.loss(
+                                steps.clone(),
+                                &group[rows.clone()],
+                                hiddens.clone().slice(rows.clone()),
+                                rows.len() as f64 / g as f64,
+                            )
+                        })?;
+                    let mut values = [0.0f64; 4];
+                    let mut next_hiddens = Vec::with_capacity(shards.len());
+                    for (shard_hiddens, shard_values) in shards {
+                        next_hiddens.push(shard_hiddens);
+                        for (value, shard) in values.iter_mut().zip(shard_values) {
+                            *value += shard;
+                        }
                     }
-                    let loss = loss
-                        .expect("chunks hold at least one step")
-                        .div_scalar(len as f64);
-                    let parts = to_host(Tensor::cat(parts, 0));
-                    let mean_part = |i: usize| {
-                        parts
-                            .iter()
-                            .skip(i)
-                            .step_by(3)
-                            .map(|&x| x as f64)
-                            .sum::<f64>()
-                            / len as f64
-                    };
-                    let values = [
-                        to_host(loss.clone().detach())[0] as f64,
-                        mean_part(0),
-                        mean_part(1),
-                        mean_part(2),
-                    ];
                     if !values[0].is_finite() {
                         return Err(RlError::NonFinite(format!(
                             "distillation loss {} (behaviour {}, privileged {}, heights {}) at iteration {}",
                             values[0], values[1], values[2], values[3], self.iterations
                         )));
                     }
-                    let grads = GradientsParams::from_grads(loss.backward(), &self.anymal);
+                    hiddens = Tensor::cat(next_hiddens, 0);
                     let grads = match self.config.max_grad_norm {
                         Some(max) => clip_grad_norm(&self.anymal, grads, max).0,
                         None => grads,
@@ -758,7 +816,6 @@ impl StudentTrainer {
                     self.anymal =
                         self.optimizer
                             .step(self.config.learning_rate, self.anymal.clone(), grads);
-                    hiddens = hiddens.detach();
                     for (sum, value) in sums.iter_mut().zip(values) {
                         *sum += value;
                     }
