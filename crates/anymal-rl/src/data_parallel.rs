@@ -4,9 +4,9 @@
 //!
 //! Burn runs one graph's operations one after another. At the student's batch of 300 each
 //! product is too small to share between cores, so one graph leaves the other cores idle. Shards
-//! fill them (`bench_networks` (c): 1.35-1.9x on 2 cores). Burn has no such splitter: its
-//! data-parallel training (`burn-train`) replicates models across devices, not across the
-//! threads of one CPU device.
+//! fill them (`bench_networks` on 2 cores: (c) 1.2-1.9x, (b) 1.3-1.8x). Burn has no such
+//! splitter: its data-parallel training (`burn-train`) replicates models across devices, not
+//! across the threads of one CPU device.
 //!
 //! Each shard's loss must be the mean over its rows, as every loss in this crate is; it is
 //! weighted by its share of the rows, so the summed gradient is the whole minibatch's up to
@@ -87,12 +87,12 @@ pub fn shard_ranges(rows: usize, shards: usize) -> Vec<Range<usize>> {
 /// [module documentation](self)), and what `loss` returned beside each shard's loss, in shard
 /// order. On a GPU device (one with an adapter identity) there is always one shard.
 ///
-/// # Errors
-/// When `rows` is 0, and the first error of a shard's `loss`.
-///
 /// `loss(model, rows)` builds the loss of the given rows, a mean over them, on `model`: the
 /// model itself for one shard, otherwise a copy of it with its own graph (the same parameter
 /// ids and values). Nothing is applied to the model here.
+///
+/// # Errors
+/// When `rows` is 0, and the first error of a shard's `loss`.
 pub fn sharded_gradients<M, T>(
     model: &M,
     rows: usize,
