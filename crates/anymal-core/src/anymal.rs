@@ -231,10 +231,13 @@ impl Anymal {
         hiddens: Option<Tensor<3>>,
         noise: ExteroNoise,
     ) -> crate::Result<Distillation> {
-        let teacher =
-            self.teacher
-                .valid()
-                .forward(proprio.clone(), extero.clone(), privileged.clone())?;
+        // Inputs and weights both without autodiff, so the teacher's layers take the fused
+        // plain path (an autodiff input beside plain weights falls back to Burn's operations).
+        let teacher = self.teacher.valid().forward(
+            proprio.clone().inner(),
+            extero.clone().inner(),
+            privileged.clone().inner(),
+        )?;
         let student_extero = match noise {
             ExteroNoise::None => extero.clone(),
             ExteroNoise::Uniform { strength } => {

@@ -14,7 +14,7 @@ use burn::module::{Initializer, Module};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::fused::{LinearActivation, gru_update, linear};
+use crate::fused::{LinearActivation, gru_update, linear, linear_blocks};
 
 /// Configuration of a [`GruCell`].
 #[derive(Config, Debug)]
@@ -59,7 +59,13 @@ impl GruCellConfig {
 impl GruCell {
     /// One step: `x` is `[batch, input]`, `h` is `[batch, hidden]`; returns the next `h`.
     pub fn forward(&self, x: Tensor<2>, h: Tensor<2>) -> Tensor<2> {
-        let input_gates = linear(&self.input, x, LinearActivation::Identity);
+        self.forward_blocks(vec![x], h)
+    }
+
+    /// [`GruCell::forward`] on the input `cat(blocks, 1)`, without building the concatenation
+    /// (see [`linear_blocks`]).
+    pub fn forward_blocks(&self, blocks: Vec<Tensor<2>>, h: Tensor<2>) -> Tensor<2> {
+        let input_gates = linear_blocks(&self.input, blocks, LinearActivation::Identity);
         let hidden_gates = linear(&self.hidden, h.clone(), LinearActivation::Identity);
         gru_update(input_gates, hidden_gates, h)
     }
@@ -110,17 +116,29 @@ impl GruStack {
     /// One time step. `x` is `[batch, input]`; `hiddens` is `[batch, layers, hidden]`, zeros when
     /// `None`. Returns the last layer's output `[batch, hidden]` and the next hidden states.
     pub fn forward(&self, x: Tensor<2>, hiddens: Option<Tensor<3>>) -> (Tensor<2>, Tensor<3>) {
-        let [batch, _] = x.dims();
+        self.forward_blocks(vec![x], hiddens)
+    }
+
+    /// [`GruStack::forward`] on the input `cat(blocks, 1)`, without building the concatenation
+    /// (see [`linear_blocks`]): for inputs such as `[proprio, extero latent]`.
+    pub fn forward_blocks(
+        &self,
+        blocks: Vec<Tensor<2>>,
+        hiddens: Option<Tensor<3>>,
+    ) -> (Tensor<2>, Tensor<3>) {
+        let [batch, _] = blocks[0].dims();
         let hidden_size = self.hidden_size();
-        let hiddens = hiddens.unwrap_or_else(|| self.zeros(batch, &x.device()));
-        let mut input = x;
-        let mut next = Vec::with_capacity(self.cells.len());
-        for (layer, cell) in self.cells.iter().enumerate() {
-            let h = hiddens
+        let hiddens = hiddens.unwrap_or_else(|| self.zeros(batch, &blocks[0].device()));
+        let h = |layer| {
+            hiddens
                 .clone()
                 .narrow(1, layer, 1)
-                .reshape([batch, hidden_size]);
-            input = cell.forward(input, h);
+                .reshape([batch, hidden_size])
+        };
+        let mut input = self.cells[0].forward_blocks(blocks, h(0));
+        let mut next = vec![input.clone()];
+        for (layer, cell) in self.cells.iter().enumerate().skip(1) {
+            input = cell.forward(input, h(layer));
             next.push(input.clone());
         }
         (input, Tensor::stack(next, 1))

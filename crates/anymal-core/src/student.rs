@@ -268,10 +268,10 @@ impl Student {
         }
 
         let latent_extero = encode_legs(&self.extero_encoder, extero.clone(), batch);
-        let (gru_output, hiddens) = self.belief_encoder.gru.forward(
-            Tensor::cat(vec![proprio.clone(), latent_extero.clone()], 1),
-            hiddens,
-        );
+        let (gru_output, hiddens) = self
+            .belief_encoder
+            .gru
+            .forward_blocks(vec![proprio.clone(), latent_extero.clone()], hiddens);
         let extero_gate = sigmoid(self.belief_encoder.gate.forward(gru_output.clone()));
         let belief = self.add_gated_extero(
             self.belief_encoder.state.forward(gru_output.clone()),
