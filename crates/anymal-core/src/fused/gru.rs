@@ -24,7 +24,7 @@ use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
-use burn::backend::{Autodiff, Flex, TensorMetadata};
+use burn::backend::{Autodiff, Flex};
 use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
 
@@ -105,7 +105,7 @@ const SAVED_PER_HIDDEN: usize = 4;
 
 /// Forward on flex: `h'`, and `r, z, n, gh_n` per sample (for the backward).
 fn forward(gi: &FlexTensor, gh: &FlexTensor, h: &FlexTensor) -> (FlexTensor, Vec<f32>) {
-    let [batch, hidden] = [h.shape()[0], h.shape()[1]];
+    let [batch, hidden] = [h.layout().shape()[0], h.layout().shape()[1]];
     let (gi, gh, h) = (
         contiguous(gi.clone()),
         contiguous(gh.clone()),
@@ -340,7 +340,7 @@ impl Backward<Flex, 3> for FusedGru {
         let [gi_parent, gh_parent, h_parent] = ops.parents;
         let FusedGruState { saved, h } = ops.state;
         let grad = contiguous(grads.consume::<Flex>(&ops.node));
-        let [batch, hidden] = [h.shape()[0], h.shape()[1]];
+        let [batch, hidden] = [h.layout().shape()[0], h.layout().shape()[1]];
         let (grad, h): (&[f32], &[f32]) = (grad.storage(), h.storage());
         let mut d_gi = vec![0.0f32; batch * 3 * hidden];
         let mut d_gh = vec![0.0f32; batch * 3 * hidden];

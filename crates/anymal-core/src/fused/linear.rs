@@ -21,7 +21,7 @@ use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
-use burn::backend::{Autodiff, Flex, TensorMetadata};
+use burn::backend::{Autodiff, Flex};
 use burn::nn::Linear;
 use burn::tensor::{Shape, Tensor, TensorData};
 use rayon::prelude::*;
@@ -200,7 +200,10 @@ fn forward(
 ) -> FlexTensor {
     let weight = Operand::of(weight, false);
     let mut out = sum_of_products(&block_products(blocks, |first, x| {
-        (Operand::of(x, false), weight.row_block(first, x.shape()[1]))
+        (
+            Operand::of(x, false),
+            weight.row_block(first, x.layout().shape()[1]),
+        )
     }));
     let bias = contiguous(bias.clone());
     let bias: &[f32] = bias.storage();
@@ -232,7 +235,7 @@ fn block_products<'a, T>(
         .iter()
         .map(|x| {
             let item = f(first, x);
-            first += x.shape()[1];
+            first += x.layout().shape()[1];
             item
         })
         .collect()
@@ -282,7 +285,7 @@ impl<const N: usize> Backward<Flex, N> for FusedLinear<N> {
         }
         let weight = Operand::of(&weight, false);
         let block_grads = block_products(&blocks, |first, x| {
-            let width = x.shape()[1];
+            let width = x.layout().shape()[1];
             (grad_operand, weight.row_block(first, width).transposed())
         });
         for (parent, product) in block_parents.iter().zip(block_grads) {
@@ -297,7 +300,7 @@ impl<const N: usize> Backward<Flex, N> for FusedLinear<N> {
 /// when the buffer is not shared; the LeakyReLU's output `out` says where it had slope `s`) and
 /// returns it with its column sums, the bias gradient.
 fn pre_activation_grad(grad: FlexTensor, out: Option<&FlexTensor>) -> (FlexTensor, FlexTensor) {
-    let width = grad.shape()[1];
+    let width = grad.layout().shape()[1];
     let mut grad = contiguous(grad);
     let out = out.map(|out| contiguous(out.clone()));
     let out: Option<&[f32]> = out.as_ref().map(|out| out.storage());
