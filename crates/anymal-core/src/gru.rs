@@ -121,11 +121,18 @@ impl GruStack {
 
     /// [`GruStack::forward`] on the input `cat(blocks, 1)`, without building the concatenation
     /// (see [`linear_blocks`]): for inputs such as `[proprio, extero latent]`.
+    ///
+    /// # Panics
+    /// If there are no blocks, or their shapes do not fit the first cell (as [`linear_blocks`]).
     pub fn forward_blocks(
         &self,
         blocks: Vec<Tensor<2>>,
         hiddens: Option<Tensor<3>>,
     ) -> (Tensor<2>, Tensor<3>) {
+        assert!(
+            !blocks.is_empty(),
+            "GruStack::forward_blocks: no input blocks"
+        );
         let [batch, _] = blocks[0].dims();
         let hidden_size = self.hidden_size();
         let hiddens = hiddens.unwrap_or_else(|| self.zeros(batch, &blocks[0].device()));

@@ -63,8 +63,8 @@ pub fn linear<const D: usize>(
     let mut out_dims = dims;
     out_dims[D - 1] = d_output;
     if let Some(x_plain) = plain(&x) {
-        // Reshaped as flex primitives: at batch 1 a Burn reshape costs about a third of the
-        // fused operation, and it takes two.
+        // Reshaped as flex primitives, without Burn's operations: at batch 1 each of the two
+        // reshapes cost 0.2-0.4 us, against about 1.8 us for a whole 64 x 64 layer.
         let x_2d = x_plain.reshape(Shape::new([rows, d_input]));
         return match plain_forward(&[x_2d], &weight, &bias, activation) {
             Some(out) => Tensor::from_primitive::<Flex>(out.reshape(Shape::from(out_dims))),
