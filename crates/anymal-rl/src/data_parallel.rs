@@ -145,6 +145,17 @@ where
     Ok((sum.grads(), extras))
 }
 
+/// The element-wise sum of the shards' values (diagnostics already weighted by each shard's
+/// share of the rows, so that the sum is the whole minibatch's weighted mean).
+pub(crate) fn summed<const N: usize>(shards: impl IntoIterator<Item = [f64; N]>) -> [f64; N] {
+    shards.into_iter().fold([0.0; N], |mut sum, shard| {
+        for (total, value) in sum.iter_mut().zip(shard) {
+            *total += value;
+        }
+        sum
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use anymal_core::{Mlp, MlpConfig};

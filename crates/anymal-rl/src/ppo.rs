@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::buffer::{Minibatch, RolloutBuffer};
 use crate::checkpoint::{self, PolicyState, RngState};
-use crate::data_parallel::{DataParallel, sharded_gradients};
+use crate::data_parallel::{DataParallel, sharded_gradients, summed};
 use crate::episodes::EpisodeWindow;
 use crate::error::RlError;
 use crate::grad_clip::clip_grad_norm;
@@ -523,13 +523,7 @@ impl<P: ActorCritic> Ppo<P> {
                     sharded_gradients(&self.policy, minibatch.len, shards, |policy, rows| {
                         inputs.loss(policy, rows)
                     })?;
-                let mut diagnostics = [0.0f64; 6];
-                for shard in shards {
-                    for (sum, value) in diagnostics.iter_mut().zip(shard) {
-                        *sum += value;
-                    }
-                }
-                let [pg, vf, ent, clip_fraction, approx_kl, total] = diagnostics;
+                let [pg, vf, ent, clip_fraction, approx_kl, total] = summed(shards);
                 if !total.is_finite() {
                     return Err(RlError::NonFinite(format!(
                         "loss {total} (policy {pg}, value {vf}, entropy {ent}) at update {}",

@@ -32,7 +32,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{self, PolicyState, RngState};
-use crate::data_parallel::{DataParallel, sharded_gradients};
+use crate::data_parallel::{DataParallel, sharded_gradients, summed};
 use crate::episodes::EpisodeWindow;
 use crate::error::RlError;
 use crate::grad_clip::clip_grad_norm;
@@ -794,14 +794,8 @@ impl StudentTrainer {
                                 rows.len() as f64 / g as f64,
                             )
                         })?;
-                    let mut values = [0.0f64; 4];
-                    let mut next_hiddens = Vec::with_capacity(shards.len());
-                    for (shard_hiddens, shard_values) in shards {
-                        next_hiddens.push(shard_hiddens);
-                        for (value, shard) in values.iter_mut().zip(shard_values) {
-                            *value += shard;
-                        }
-                    }
+                    let (next_hiddens, values): (Vec<_>, Vec<_>) = shards.into_iter().unzip();
+                    let values = summed(values);
                     if !values[0].is_finite() {
                         return Err(RlError::NonFinite(format!(
                             "distillation loss {} (behaviour {}, privileged {}, heights {}) at iteration {}",
