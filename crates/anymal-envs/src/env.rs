@@ -76,6 +76,9 @@ pub struct StructuredObs {
     pub extero: Vec<f32>,
     /// Privileged state (simulation only).
     pub privileged: Vec<f32>,
+    /// The student's noisy copy of `extero`, from the same step; empty when the environment
+    /// computes none (then a trainer adds its own noise).
+    pub noisy_extero: Vec<f32>,
 }
 
 /// An observation that a network reads as one flat `f32` row.

@@ -93,6 +93,7 @@ impl HiddenForceEnv {
             proprio: vec![self.velocity as f32, self.previous_action as f32],
             extero: self.heights.clone(),
             privileged: vec![self.force as f32, self.target() as f32],
+            noisy_extero: Vec::new(),
         }
     }
 }

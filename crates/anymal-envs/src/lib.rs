@@ -17,6 +17,7 @@
 pub mod env;
 pub mod error;
 pub mod hidden_force;
+pub mod legged;
 pub mod mock;
 pub mod mujoco;
 pub mod pendulum;
@@ -31,6 +32,7 @@ pub use env::{
 };
 pub use error::{EnvError, Result};
 pub use hidden_force::HiddenForceEnv;
+pub use legged::{LeggedConfig, LeggedEnv};
 pub use mock::MockEnv;
 pub use mujoco::MujocoSim;
 pub use pendulum::{

@@ -67,6 +67,7 @@ impl MockEnv {
             proprio: self.normal(self.proprio_dim),
             extero: self.normal(self.num_legs * self.extero_dim),
             privileged: self.normal(self.privileged_dim),
+            noisy_extero: Vec::new(),
         }
     }
 }

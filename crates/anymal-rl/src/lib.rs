@@ -16,7 +16,8 @@ pub mod episodes;
 pub mod error;
 pub mod evaluate;
 pub mod grad_clip;
-pub mod height_noise;
+/// The student's height noise, owned by the environments that own terrains.
+pub use anymal_envs::legged::height_noise;
 pub mod logger;
 pub mod policy;
 pub mod ppo;

@@ -1,14 +1,19 @@
-//! The student's exteroceptive noise: the height part of the paper's noise model (Miki et al.
-//! 2022, "Exteroceptive noise model") and the curriculum factor `c` that scales it.
+//! The student's exteroceptive noise (Miki et al. 2022, "Exteroceptive noise model") and the
+//! curriculum factor `c` that scales it.
 //!
-//! For each height sample `p` of foot `f`: `h_p + e_pz + e_fz + w_z + e_outlier`, with `e_pz`
-//! per point and `e_fz` per foot drawn every step, `w_z` per foot drawn once per episode, and
-//! `e_outlier ~ N(0, outlier_std)` added with probability `outlier_probability`. One of the
-//! noise conditions (nominal / offset / noisy, 60 / 30 / 10 %) is drawn at every episode start.
+//! For each sample point `p` of foot `f`, at nominal offset `(x, y)`:
+//! ```text
+//! x_p = x + e_px + e_fx + w_x,   y_p = y + e_py + e_fy + w_y
+//! h_p = terrain(x_p, y_p) + e_pz + e_fz + w_z + e_outlier
+//! ```
+//! `e_p*` per point and `e_f*` per foot are drawn every step, `w_*` per foot once per episode,
+//! and `e_outlier ~ N(0, outlier_std)` is added with probability `outlier_probability`. One of
+//! the noise conditions (nominal / offset / noisy, 60 / 30 / 10 %) is drawn at an episode's start
+//! (the legged environment draws again halfway).
 //!
-//! The paper's model also moves the sample *positions* (x, y) and reads the terrain there; that
-//! needs the terrain, so an environment that has one applies it itself and hands the student
-//! its heights. What is here needs only the noiseless heights, so it runs with any environment.
+//! [`HeightNoise::shift_positions`] moves the points; an environment that owns a terrain reads
+//! the heights there. [`HeightNoise::apply`] adds the height part, which needs only the heights,
+//! so it also runs on environments without a terrain (the student trainer's mock worlds).
 
 use rand::Rng;
 use rand_distr::StandardNormal;
@@ -40,6 +45,11 @@ impl NoiseValue {
         }
     }
 
+    /// No noise.
+    pub const fn zero() -> Self {
+        Self::fixed(0.0)
+    }
+
     /// The magnitude at curriculum factor `level`.
     pub fn at(&self, level: f64) -> f64 {
         if self.scaled {
@@ -65,6 +75,15 @@ pub struct NoiseCondition {
     pub outlier_probability: NoiseValue,
     /// Per-foot offset `w_z`, drawn once per episode (z7).
     pub episode_std: NoiseValue,
+    /// Per-point position noise `e_px, e_py` (z0).
+    #[serde(default = "NoiseValue::zero")]
+    pub point_xy_std: NoiseValue,
+    /// Per-foot position noise `e_fx, e_fy`, drawn every step (z2).
+    #[serde(default = "NoiseValue::zero")]
+    pub foot_xy_std: NoiseValue,
+    /// Per-foot position offset `w_x, w_y`, drawn once per episode (z6).
+    #[serde(default = "NoiseValue::zero")]
+    pub episode_xy_std: NoiseValue,
 }
 
 /// The height noise model: conditions drawn per episode. See the [module documentation](self).
@@ -78,36 +97,32 @@ impl HeightNoise {
     /// The paper's three conditions: nominal (60 %), offset (30 %), noisy (10 %).
     pub fn paper() -> Self {
         use NoiseValue as V;
-        let condition = |probability, point, foot, outlier, outlier_p| NoiseCondition {
+        // The paper's vectors [z0 .. z7] in its order.
+        let condition = |probability, z: [V; 8]| NoiseCondition {
             probability,
-            point_std: point,
-            foot_std: foot,
-            outlier_std: outlier,
-            outlier_probability: outlier_p,
-            episode_std: V::fixed(0.1),
+            point_xy_std: z[0],
+            point_std: z[1],
+            foot_xy_std: z[2],
+            foot_std: z[3],
+            outlier_std: z[4],
+            outlier_probability: z[5],
+            episode_xy_std: z[6],
+            episode_std: z[7],
         };
+        let (f, c) = (V::fixed, V::scaled);
         Self {
             conditions: vec![
                 condition(
                     0.6,
-                    V::fixed(0.005),
-                    V::fixed(0.04),
-                    V::fixed(0.03),
-                    V::fixed(0.05),
+                    [f(0.004), f(0.005), f(0.01), f(0.04), f(0.03), f(0.05), f(0.1), f(0.1)],
                 ),
                 condition(
                     0.3,
-                    V::fixed(0.005),
-                    V::scaled(0.1),
-                    V::scaled(0.1),
-                    V::fixed(0.02),
+                    [f(0.004), f(0.005), f(0.01), c(0.1), c(0.1), f(0.02), f(0.1), f(0.1)],
                 ),
                 condition(
                     0.1,
-                    V::scaled(0.1),
-                    V::scaled(0.3),
-                    V::scaled(0.3),
-                    V::scaled(0.3),
+                    [f(0.004), c(0.1), c(0.1), c(0.3), c(0.3), c(0.3), f(0.1), f(0.1)],
                 ),
             ],
         }
@@ -124,6 +139,9 @@ impl HeightNoise {
                 outlier_std: zero,
                 outlier_probability: zero,
                 episode_std: zero,
+                point_xy_std: zero,
+                foot_xy_std: zero,
+                episode_xy_std: zero,
             }],
         }
     }
@@ -153,6 +171,9 @@ impl HeightNoise {
                 ("outlier_std", c.outlier_std.value),
                 ("outlier_probability", c.outlier_probability.value),
                 ("episode_std", c.episode_std.value),
+                ("point_xy_std", c.point_xy_std.value),
+                ("foot_xy_std", c.foot_xy_std.value),
+                ("episode_xy_std", c.episode_xy_std.value),
             ];
             if let Some((name, v)) = values.iter().find(|(_, v)| !(v.is_finite() && *v >= 0.0)) {
                 return Err(format!(
@@ -166,6 +187,20 @@ impl HeightNoise {
     /// Draws a condition and the per-episode offsets for an episode of an environment with
     /// `num_legs` feet.
     pub fn start_episode(&self, num_legs: usize, rng: &mut impl Rng) -> EpisodeNoise {
+        let mut episode = EpisodeNoise {
+            condition: 0,
+            foot_offsets: (0..num_legs).map(|_| rng.sample(StandardNormal)).collect(),
+            foot_xy_offsets: (0..num_legs)
+                .map(|_| [rng.sample(StandardNormal), rng.sample(StandardNormal)])
+                .collect(),
+        };
+        self.redraw_condition(&mut episode, rng);
+        episode
+    }
+
+    /// Draws the episode's condition again (the legged environment does so halfway through an
+    /// episode); the per-episode offsets stay.
+    pub fn redraw_condition(&self, episode: &mut EpisodeNoise, rng: &mut impl Rng) {
         let draw: f64 = rng.random();
         let mut cumulative = 0.0;
         let condition = self
@@ -176,9 +211,40 @@ impl HeightNoise {
                 draw < cumulative
             })
             .unwrap_or(self.conditions.len() - 1);
-        EpisodeNoise {
-            condition,
-            foot_offsets: (0..num_legs).map(|_| rng.sample(StandardNormal)).collect(),
+        episode.condition = condition;
+    }
+
+    /// Moves sample positions (`legs * samples` offsets, leg after leg, in metres) by the
+    /// position part of one step's noise at curriculum factor `level`.
+    pub fn shift_positions<R: Rng>(
+        &self,
+        episode: &EpisodeNoise,
+        level: f64,
+        points: &mut [[f64; 2]],
+        rng: &mut R,
+    ) {
+        let c = &self.conditions[episode.condition];
+        let legs = episode.foot_offsets.len().max(1);
+        let samples = points.len() / legs;
+        let (point, foot, per_episode) = (
+            c.point_xy_std.at(level),
+            c.foot_xy_std.at(level),
+            c.episode_xy_std.at(level),
+        );
+        if point == 0.0 && foot == 0.0 && per_episode == 0.0 {
+            return;
+        }
+        let mut normal = || -> f64 { rng.sample(StandardNormal) };
+        for (leg, foot_points) in points.chunks_mut(samples).enumerate() {
+            let w = episode.foot_xy_offsets[leg];
+            let shift = [
+                foot * normal() + per_episode * w[0],
+                foot * normal() + per_episode * w[1],
+            ];
+            for p in foot_points {
+                p[0] += shift[0] + point * normal();
+                p[1] += shift[1] + point * normal();
+            }
         }
     }
 
@@ -222,6 +288,8 @@ pub struct EpisodeNoise {
     pub condition: usize,
     /// `w_z / episode_std` per foot.
     pub foot_offsets: Vec<f64>,
+    /// `(w_x, w_y) / episode_xy_std` per foot.
+    pub foot_xy_offsets: Vec<[f64; 2]>,
 }
 
 /// How the curriculum factor `c` of the noise grows with the student's training iterations.
@@ -282,6 +350,9 @@ mod tests {
                 outlier_std: zero,
                 outlier_probability: zero,
                 episode_std: NoiseValue::fixed(0.1),
+                point_xy_std: zero,
+                foot_xy_std: zero,
+                episode_xy_std: zero,
             }],
         };
         let mut rng = ChaCha8Rng::seed_from_u64(2);
