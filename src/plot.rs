@@ -106,3 +106,107 @@ pub fn line_chart(
     root.present()?;
     Ok(())
 }
+
+/// A text placed on a [`height_map`], in the map's coordinates.
+pub struct MapLabel {
+    /// Where the text starts.
+    pub at: (f64, f64),
+    /// The text.
+    pub text: String,
+}
+
+/// What a [`height_map`] shows: `height(x, y)` over a rectangle, sampled on a `cells` grid,
+/// blue (low) to yellow (high), with labels and marked points (`(x, y, colour index)`).
+/// `colour_range` fixes the heights of the two ends of the colour scale (values outside take
+/// the end colours); `None` spans the data.
+pub struct HeightMap<'a> {
+    /// Title above the map.
+    pub title: &'a str,
+    /// The x range shown.
+    pub x: (f64, f64),
+    /// The y range shown.
+    pub y: (f64, f64),
+    /// Cells along x and y.
+    pub cells: (usize, usize),
+    /// Labels drawn on the map.
+    pub labels: Vec<MapLabel>,
+    /// Points drawn as small circles; the index picks the colour.
+    pub points: Vec<(f64, f64, usize)>,
+    /// Heights of the ends of the colour scale.
+    pub colour_range: Option<(f64, f64)>,
+}
+
+/// Draws a [`HeightMap`] of `height` into a PNG of `size` pixels at `path`.
+pub fn height_map(
+    path: impl AsRef<Path>,
+    map: &HeightMap,
+    size: (u32, u32),
+    height: impl Fn(f64, f64) -> f64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (nx, ny) = map.cells;
+    if nx == 0 || ny == 0 || !(map.x.1 > map.x.0 && map.y.1 > map.y.0) {
+        return Err(format!("{}: empty map", path.as_ref().display()).into());
+    }
+    let (dx, dy) = (
+        (map.x.1 - map.x.0) / nx as f64,
+        (map.y.1 - map.y.0) / ny as f64,
+    );
+    let samples: Vec<f64> = (0..ny)
+        .flat_map(|j| (0..nx).map(move |i| (i, j)))
+        .map(|(i, j)| {
+            height(
+                map.x.0 + (i as f64 + 0.5) * dx,
+                map.y.0 + (j as f64 + 0.5) * dy,
+            )
+        })
+        .collect();
+    let (low, high) = map.colour_range.unwrap_or_else(|| {
+        let low = samples.iter().cloned().fold(f64::INFINITY, f64::min);
+        let high = samples.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        (low, high)
+    });
+    let span = (high - low).max(1e-9);
+    let root = BitMapBackend::new(path.as_ref(), size).into_drawing_area();
+    root.fill(&WHITE)?;
+    let text = font_available();
+    let mut builder = ChartBuilder::on(&root);
+    builder.margin(15);
+    if text {
+        let title = format!("{} (blue {low:.2} m .. yellow {high:.2} m)", map.title);
+        builder
+            .caption(title, ("sans-serif", 22))
+            .x_label_area_size(35)
+            .y_label_area_size(50);
+    }
+    let mut chart = builder.build_cartesian_2d(map.x.0..map.x.1, map.y.0..map.y.1)?;
+    if text {
+        chart
+            .configure_mesh()
+            .x_desc("x (m)")
+            .y_desc("y (m)")
+            .draw()?;
+    }
+    chart.draw_series(samples.iter().enumerate().map(|(k, h)| {
+        let (i, j) = (k % nx, k / nx);
+        let t = ((h - low) / span).clamp(0.0, 1.0);
+        let colour = HSLColor(0.66 - 0.5 * t, 0.75, 0.35 + 0.3 * t);
+        let (x0, y0) = (map.x.0 + i as f64 * dx, map.y.0 + j as f64 * dy);
+        Rectangle::new([(x0, y0), (x0 + dx, y0 + dy)], colour.filled())
+    }))?;
+    chart.draw_series(
+        map.points
+            .iter()
+            .map(|&(x, y, c)| Circle::new((x, y), 3, Palette99::pick(c).to_rgba().filled())),
+    )?;
+    if text {
+        for label in &map.labels {
+            chart.draw_series(std::iter::once(Text::new(
+                label.text.clone(),
+                label.at,
+                ("sans-serif", 16).into_font().color(&BLACK),
+            )))?;
+        }
+    }
+    root.present()?;
+    Ok(())
+}

@@ -13,7 +13,7 @@ use anymal::envs::legged::robot::{ModelSource, NUM_JOINTS, RobotDescription};
 use anymal::envs::legged::state::RobotState;
 use anymal::envs::legged::{
     ActionSpace, CommandConfig, HeightNoise, LeggedConfig, LeggedEnv, LeggedWorld, Randomization,
-    TerrainConfig, TerrainType, Termination, TileGrid,
+    Termination, TerrainConfig, TerrainType, TileGrid,
 };
 use anymal::envs::{Env, EnvError, ObservationSpace, StructuredObs};
 
@@ -53,7 +53,10 @@ fn the_model_has_anymal_c_masses_and_names() {
     assert!((mass(robot.base_body) - 19.2035).abs() < 1e-9);
     let total: f64 = (1..model.nbody() as usize).map(mass).sum();
     // base + 4 x (hip 2.781 + thigh 3.071 + shank 0.588)
-    assert!((total - (19.2035 + 4.0 * (2.781 + 3.071 + 0.588))).abs() < 1e-6, "{total}");
+    assert!(
+        (total - (19.2035 + 4.0 * (2.781 + 3.071 + 0.588))).abs() < 1e-6,
+        "{total}"
+    );
     assert_eq!(model.nu(), 12);
     // The zero-angle foot of the left front leg sits at (0.448, 0.301, -0.600) from the base.
     let lf = world.legs[0].forward([0.0; 3]);
@@ -94,7 +97,11 @@ fn ik_inverts_fk_and_fk_matches_mujoco() {
     ];
     for (leg, kinematics) in world.legs.iter().enumerate() {
         for pose in poses {
-            let q = if leg >= 2 { [pose[0], -pose[1], -pose[2]] } else { pose };
+            let q = if leg >= 2 {
+                [pose[0], -pose[1], -pose[2]]
+            } else {
+                pose
+            };
             let foot = kinematics.forward(q);
             let back = kinematics.inverse(foot).expect("reachable");
             for (a, b) in back.iter().zip(q) {
@@ -106,7 +113,9 @@ fn ik_inverts_fk_and_fk_matches_mujoco() {
     let data = env.data_mut();
     let mut qpos = data.qpos().to_vec();
     qpos[..7].copy_from_slice(&[0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0]);
-    let q = [0.1, 0.5, -0.9, -0.2, 0.3, -1.1, 0.15, -0.6, 1.0, 0.0, -0.4, 0.7];
+    let q = [
+        0.1, 0.5, -0.9, -0.2, 0.3, -1.1, 0.15, -0.6, 1.0, 0.0, -0.4, 0.7,
+    ];
     for j in 0..NUM_JOINTS {
         qpos[robot.joint_qpos[j]] = q[j];
     }
@@ -171,7 +180,9 @@ fn trot_in_place(seconds: f64) -> (f64, f64, bool) {
             break;
         }
     }
-    let lift = (0..4).map(|l| foot_high[l] - foot_low[l]).fold(f64::INFINITY, f64::min);
+    let lift = (0..4)
+        .map(|l| foot_high[l] - foot_low[l])
+        .fold(f64::INFINITY, f64::min);
     (lowest, lift, ended)
 }
 
@@ -217,8 +228,14 @@ fn heights_agree_with_mujoco_ray_casts_on_every_terrain_type() {
                 for j in 0..40 {
                     let x = cx - 1.9 + 3.8 * (i as f64 + 0.37) / 40.0;
                     let y = cy - 1.9 + 3.8 * (j as f64 + 0.61) / 40.0;
-                    let (geom, distance) =
-                        data.ray(&[x, y, 5.0], &[0.0, 0.0, -1.0], Some(&only_ground), true, None, None);
+                    let (geom, distance) = data.ray(
+                        &[x, y, 5.0],
+                        &[0.0, 0.0, -1.0],
+                        Some(&only_ground),
+                        true,
+                        None,
+                        None,
+                    );
                     assert_eq!(geom, Some(world.terrain_geom));
                     let ray = 5.0 - distance;
                     let ours = world.ground_height(x, y);
@@ -228,7 +245,11 @@ fn heights_agree_with_mujoco_ray_casts_on_every_terrain_type() {
             }
             let kind = grid.types[column];
             if level == grid.levels - 1 && kind != TerrainType::Flat {
-                assert!(relief > 0.05, "{} at the top level is flat ({relief})", kind.name());
+                assert!(
+                    relief > 0.05,
+                    "{} at the top level is flat ({relief})",
+                    kind.name()
+                );
             }
         }
     }
@@ -254,7 +275,10 @@ fn the_height_scan_reads_the_ground_around_each_foot() {
             let (x, y) = (foot[0] + c * o[0] - s * o[1], foot[1] + s * o[0] + c * o[1]);
             let want = env.world().ground_height(x, y) - foot[2];
             let got = obs.extero[leg * POINTS_PER_FOOT + k] as f64;
-            assert!((got - want).abs() < 1e-5, "leg {leg} point {k}: {got} vs {want}");
+            assert!(
+                (got - want).abs() < 1e-5,
+                "leg {leg} point {k}: {got} vs {want}"
+            );
         }
     }
     // Without a noise model there is no noisy copy; with one, it differs from the clean one.
@@ -279,7 +303,10 @@ fn the_noisy_copy_comes_from_the_same_step() {
         .map(|(a, b)| (a - b).abs() as f64)
         .sum::<f64>()
         / obs.extero.len() as f64;
-    assert!(difference > 1e-3 && difference < 1.0, "mean |noise| {difference}");
+    assert!(
+        difference > 1e-3 && difference < 1.0,
+        "mean |noise| {difference}"
+    );
     // Level 0 and no noise: the copies agree.
     let mut clean = LeggedEnv::new(LeggedConfig {
         noise: Some(HeightNoise::none()),
@@ -310,7 +337,8 @@ fn the_observation_layout_matches_a_constructed_state() {
     let mut history = History::steady(&state, [0.5; NUM_JOINTS]);
     history.joint_position[2][5] = -3.0;
     history.joint_velocity[1][11] = -4.0;
-    history.joint_target[2][0] = -5.0;
+    history.joint_target[1][0] = -5.0;
+    history.joint_target[2][0] = -6.0;
     let phase = PhaseInfo {
         offsets: [0.1, 0.2, 0.3, 0.4],
         phases: [0.0, PI / 2.0, PI, 1.5 * PI],
@@ -335,9 +363,10 @@ fn the_observation_layout_matches_a_constructed_state() {
     assert_eq!(p[proprio::JOINT_VELOCITY][11], 111.0);
     assert_eq!(p[proprio::JOINT_POSITION_HISTORY][2 * 12 + 5], -3.0);
     assert_eq!(p[proprio::JOINT_VELOCITY_HISTORY][12 + 11], -4.0);
-    // The target history holds the 2 targets before this step's: index 0 of the second.
+    // The target history holds the last 2 targets, newest first; the third is not shown.
     assert_eq!(p[proprio::JOINT_TARGET_HISTORY][12], -5.0);
     assert_eq!(p[proprio::JOINT_TARGET_HISTORY][0], 0.5);
+    assert!(!p.contains(&-6.0));
     assert_eq!(&p[proprio::PHASE_OFFSET], &[0.1, 0.2, 0.3, 0.4]);
     assert!((p[proprio::PHASE_COS][2] - -1.0).abs() < 1e-6);
     assert!((p[proprio::PHASE_SIN][1] - 1.0).abs() < 1e-6);
@@ -400,10 +429,16 @@ fn every_paper_reward_term_on_a_constructed_state() {
     targets[2][3] = 0.5;
     let cx = context(&s, &targets);
     let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-12, "{a} vs {b}");
-    close(reward::linear_velocity(&cx), (-(0.6f64 - 1.0).powi(2)).exp());
+    close(
+        reward::linear_velocity(&cx),
+        (-(0.6f64 - 1.0).powi(2)).exp(),
+    );
     close(reward::angular_velocity(&cx), 1.0); // 0.7 > 0.5: not punished
     close(reward::orthogonal_velocity(&cx), (-3.0f64 * 0.09).exp());
-    close(reward::base_motion(&cx), -1.25 * 0.04 - 0.4 * 0.1 - 0.4 * 0.2);
+    close(
+        reward::base_motion(&cx),
+        -1.25 * 0.04 - 0.4 * 0.1 - 0.4 * 0.2,
+    );
     close(reward::foot_clearance(&cx), -0.5); // LF clear (0.3 m), RH not (0.1 m)
     close(RewardTerm::Collision.value(&cx), -0.5 * 3.0);
     close(reward::joint_motion(&cx), -0.5 * (0.01 * 4.0 + 9.0));
@@ -421,8 +456,7 @@ fn every_paper_reward_term_on_a_constructed_state() {
     let config = RewardConfig::paper();
     let mut weighted = Vec::new();
     let total = config.evaluate(&cx, &mut weighted);
-    let by_hand = 0.75
-        * (reward::linear_velocity(&cx) + 1.0 + reward::orthogonal_velocity(&cx))
+    let by_hand = 0.75 * (reward::linear_velocity(&cx) + 1.0 + reward::orthogonal_velocity(&cx))
         + reward::base_motion(&cx)
         + 0.003 * -0.5
         + 0.1 * -1.5
@@ -451,7 +485,10 @@ fn every_legged_gym_reward_term_on_a_constructed_state() {
     let cx = context(&s, &targets);
     let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-12, "{a} vs {b}");
     let value = |t: RewardTerm| t.value(&cx);
-    close(value(RewardTerm::TrackingLinearVelocity), (-(0.16 + 0.09) / 0.25f64).exp());
+    close(
+        value(RewardTerm::TrackingLinearVelocity),
+        (-(0.16 + 0.09) / 0.25f64).exp(),
+    );
     close(value(RewardTerm::TrackingYawRate), (-0.04 / 0.25f64).exp());
     close(value(RewardTerm::VerticalVelocity), 0.04);
     close(value(RewardTerm::RollPitchRate), 0.05);
@@ -466,7 +503,10 @@ fn every_legged_gym_reward_term_on_a_constructed_state() {
     let total = config.evaluate(&cx, &mut weighted);
     let sum: f64 = weighted.iter().sum();
     close(total, sum.max(0.0));
-    close(weighted[0], 0.02 * value(RewardTerm::TrackingLinearVelocity));
+    close(
+        weighted[0],
+        0.02 * value(RewardTerm::TrackingLinearVelocity),
+    );
     let mut collided = s.clone();
     collided.thigh_contact = [true; 4];
     collided.shank_contact = [true; 4];
@@ -533,7 +573,10 @@ fn joint_targets_far_off_exceed_the_torque_limit_and_the_episode_is_truncated_at
     assert!(step.terminated);
     assert!(env.state().torque_demand_ratio > 1.0);
     let torques = env.state().torques;
-    assert!(torques.iter().all(|t| t.abs() <= 80.0 + 1e-9), "{torques:?}");
+    assert!(
+        torques.iter().all(|t| t.abs() <= 80.0 + 1e-9),
+        "{torques:?}"
+    );
     // Standing still with zero actions lasts until the time limit.
     let mut env = LeggedEnv::new(config).unwrap();
     env.reset(Some(0));
@@ -562,7 +605,9 @@ fn a_seed_reproduces_an_episode_and_another_seed_does_not() {
         let (mut obs, _) = env.reset(Some(seed));
         let mut rewards = Vec::new();
         for t in 0..60 {
-            let action: Vec<f64> = (0..16).map(|i| ((t * 16 + i) as f64 * 0.37).sin() * 0.3).collect();
+            let action: Vec<f64> = (0..16)
+                .map(|i| ((t * 16 + i) as f64 * 0.37).sin() * 0.3)
+                .collect();
             let step = env.step(&action).unwrap();
             rewards.push(step.reward);
             let done = step.done();
@@ -586,7 +631,12 @@ fn bad_input_gets_an_error_that_names_it() {
     assert!(error.contains("12") && error.contains("16"), "{error}");
     let mut nan = [0.0; 16];
     nan[5] = f64::NAN;
-    assert!(env.step(&nan).unwrap_err().to_string().contains("action[5]"));
+    assert!(
+        env.step(&nan)
+            .unwrap_err()
+            .to_string()
+            .contains("action[5]")
+    );
     let mut grid = TileGrid::default();
     grid.resolution = 0.0;
     let error = LeggedEnv::new(LeggedConfig {
@@ -619,7 +669,12 @@ fn bad_input_gets_an_error_that_names_it() {
     .to_string();
     assert!(error.contains("vx"), "{error}");
     let mut env = LeggedEnv::new(quiet(LeggedConfig::flat())).unwrap();
-    assert!(env.set_tile(0, 0).unwrap_err().to_string().contains("plane"));
+    assert!(
+        env.set_tile(0, 0)
+            .unwrap_err()
+            .to_string()
+            .contains("plane")
+    );
 }
 
 #[test]
@@ -641,4 +696,151 @@ fn copies_share_the_terrain_and_start_on_their_own_level() {
         let base = env.state().base_position;
         assert!((base[0] - cx).abs() < 1e-6 && (base[1] - cy).abs() < 1e-6);
     }
+}
+
+/// Steps with zero actions until the episode ends; `carry` is called before each step.
+fn run_episode(env: &mut LeggedEnv, mut carry: impl FnMut(&mut LeggedEnv, usize)) {
+    for t in 0.. {
+        carry(env, t);
+        if env.step(&[0.0; 16]).unwrap().done() {
+            break;
+        }
+    }
+}
+
+#[test]
+fn the_terrain_curriculum_moves_down_after_a_short_walk_and_up_after_a_long_one() {
+    let config = LeggedConfig {
+        commands: CommandConfig::fixed(1.0, 0.0, 0.0),
+        ..quiet(LeggedConfig {
+            terrain: TerrainConfig::Tiles(small_grid(vec![TerrainType::Rough])),
+            episode_seconds: 1.0,
+            ..LeggedConfig::default()
+        })
+    };
+    let mut env = LeggedEnv::new(config).unwrap();
+    env.set_tile(1, 0).unwrap();
+    env.reset(Some(0));
+    assert_eq!(env.tile(), (1, 0));
+    // Trotting in place walks less than half the commanded 1 m: down a level.
+    run_episode(&mut env, |_, _| {});
+    env.reset(None);
+    assert_eq!(env.tile().0, 0);
+    // Carried 3 m, more than half a 4 m tile: up a level.
+    run_episode(&mut env, |env, t| {
+        if t == 10 {
+            let data = env.data_mut();
+            data.qpos_mut()[0] += 3.0;
+            data.forward();
+        }
+    });
+    env.reset(None);
+    assert_eq!(env.tile().0, 1);
+}
+
+#[test]
+fn randomised_variants_differ_in_mass_and_friction_and_pushes_reach_the_privileged_state() {
+    let mut randomization = Randomization::default();
+    randomization.model_variants = 4;
+    randomization.low_friction_share = 0.0;
+    let world = LeggedWorld::new(
+        RobotDescription::anymal_c(),
+        TerrainConfig::Plane,
+        &randomization,
+        3,
+    )
+    .unwrap();
+    assert_eq!(world.variants.len(), 4);
+    let base = world.robot.base_body;
+    let masses: Vec<f64> = world
+        .variants
+        .iter()
+        .map(|v| v.model.body_mass()[base])
+        .collect();
+    assert!(
+        masses
+            .iter()
+            .all(|m| (m / 19.2035 - 1.0).abs() <= 0.1 + 1e-12),
+        "{masses:?}"
+    );
+    assert!(masses.windows(2).any(|w| w[0] != w[1]));
+    for v in &world.variants {
+        assert!(v.foot_friction.iter().all(|f| (0.5..=1.25).contains(f)));
+        let geom = world.robot.foot_geoms[0];
+        assert_eq!(v.model.geom_friction()[geom][0], v.foot_friction[0]);
+    }
+    // Pushes every 0.2 s on average, 0.1 s long: some step shows a force in the privileged state.
+    let mut config = quiet(LeggedConfig::flat());
+    config.randomization.push = Some(anymal::envs::legged::randomization::PushConfig {
+        force: 50.0,
+        torque: 5.0,
+        duration: 0.1,
+        mean_interval: 0.2,
+    });
+    let mut env = LeggedEnv::new(config).unwrap();
+    env.reset(Some(0));
+    let mut pushed = 0;
+    for _ in 0..100 {
+        let step = env.step(&[0.0; 16]).unwrap();
+        let force = &step.obs.privileged[privileged::EXTERNAL_FORCE];
+        if force.iter().any(|f| *f != 0.0) {
+            pushed += 1;
+            assert_eq!(env.data().xfrc_applied()[base][0] as f32, force[0]);
+        }
+    }
+    assert!(
+        pushed > 10 && pushed < 90,
+        "pushed on {pushed} of 100 steps"
+    );
+}
+
+#[test]
+fn tiles_meet_at_height_zero_and_stairs_have_the_asked_risers() {
+    let grid = small_grid(vec![
+        TerrainType::StairsUp,
+        TerrainType::StairsDown,
+        TerrainType::Slope,
+    ]);
+    let world = LeggedWorld::new(
+        RobotDescription::anymal_c(),
+        TerrainConfig::Tiles(grid.clone()),
+        &Randomization::none(),
+        0,
+    )
+    .unwrap();
+    let half = grid.tile_size / 2.0;
+    for level in 0..grid.levels {
+        for column in 0..grid.types.len() {
+            let [cx, cy] = grid.tile_center(level, column);
+            for k in 0..20 {
+                let along = -half + grid.tile_size * k as f64 / 19.0;
+                for (x, y) in [(cx - half, cy + along), (cx + along, cy + half)] {
+                    let h = world.ground_height(x, y);
+                    assert!(
+                        h.abs() < 1e-6,
+                        "tile ({level}, {column}) edge at ({x}, {y}): {h}"
+                    );
+                }
+            }
+        }
+    }
+    // The top level's stairs: risers of 0.05 + 0.17 = 0.22 m, treads of 0.3 m, from the
+    // platform's edge outwards (sampled at tread centres).
+    let [cx, cy] = grid.tile_center(grid.levels - 1, 0);
+    let edge = cx + grid.platform / 2.0;
+    let tread = |k: f64| world.ground_height(edge + 0.3 * k - 0.15, cy);
+    for k in 1..5 {
+        let riser = tread(k as f64 + 1.0) - tread(k as f64);
+        assert!((riser - 0.22).abs() < 1e-6, "step {k}: riser {riser}");
+    }
+    assert!((world.ground_height(cx, cy) - -6.0 * 0.22).abs() < 1e-6);
+    // Stairs down mirror them; the slope's platform stands 0.4 x 1.5 m high.
+    let [dx, dy] = grid.tile_center(grid.levels - 1, 1);
+    assert!((world.ground_height(dx, dy) - 6.0 * 0.22).abs() < 1e-6);
+    let [sx, sy] = grid.tile_center(grid.levels - 1, 2);
+    assert!((world.ground_height(sx, sy) - 0.6).abs() < 1e-6);
+    // Level 0 is the easiest: risers of 0.05 m.
+    let [cx, cy] = grid.tile_center(0, 0);
+    let riser = world.ground_height(cx + 0.5 + 0.45, cy) - world.ground_height(cx + 0.5 + 0.15, cy);
+    assert!((riser - 0.05).abs() < 1e-6, "{riser}");
 }

@@ -63,7 +63,11 @@ impl CommandConfig {
 
     /// Checks ranges and probabilities.
     pub fn validate(&self) -> Result<()> {
-        for (name, [low, high]) in [("vx", self.vx), ("vy", self.vy), ("yaw_rate", self.yaw_rate)] {
+        for (name, [low, high]) in [
+            ("vx", self.vx),
+            ("vy", self.vy),
+            ("yaw_rate", self.yaw_rate),
+        ] {
             if !(low.is_finite() && high.is_finite() && low <= high) {
                 return Err(EnvError::Parameter(format!(
                     "command: {name} range [{low}, {high}] must be finite with low <= high"
@@ -101,7 +105,11 @@ impl Command {
                 rng.random_range(low..high)
             }
         };
-        let (vx, vy, yaw) = (uniform(config.vx), uniform(config.vy), uniform(config.yaw_rate));
+        let (vx, vy, yaw) = (
+            uniform(config.vx),
+            uniform(config.vy),
+            uniform(config.yaw_rate),
+        );
         let heading = config.heading.then(|| rng.random_range(-PI..PI));
         let zero = config.zero_probability > 0.0 && rng.random::<f64>() < config.zero_probability;
         let (mut vx, mut vy) = (vx, vy);
@@ -128,5 +136,57 @@ impl Command {
             let max = config.yaw_rate[0].abs().max(config.yaw_rate[1].abs());
             self.velocity[2] = (config.heading_gain * error).clamp(-max, max);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn draws_stay_in_range_with_the_asked_share_of_zero_commands() {
+        let config = CommandConfig::default();
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let mut zeros = 0;
+        for _ in 0..10_000 {
+            let c = Command::draw(&config, &mut rng);
+            let [vx, vy, w] = c.velocity;
+            assert!((-1.0..=1.0).contains(&vx) && (-1.0..=1.0).contains(&vy));
+            assert!((-1.0..=1.0).contains(&w));
+            assert!(vx == 0.0 && vy == 0.0 || vx.hypot(vy) >= 0.2);
+            zeros += usize::from(c.velocity == [0.0; 3]);
+        }
+        assert!((zeros as f64 / 10_000.0 - 0.1).abs() < 0.015, "{zeros}");
+    }
+
+    #[test]
+    fn commands_are_redrawn_on_the_interval_and_heading_mode_steers() {
+        let config = CommandConfig {
+            resample_interval: 1.0,
+            zero_probability: 0.0,
+            heading: true,
+            ..CommandConfig::default()
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut c = Command::draw(&config, &mut rng);
+        let heading = c.heading.expect("heading mode");
+        c.update(&config, heading - 0.4, 0.5, &mut rng);
+        assert!((c.velocity[2] - 0.2).abs() < 1e-12, "{:?}", c.velocity);
+        let before = c.clone();
+        c.update(&config, 0.0, 0.6, &mut rng);
+        assert_ne!(c.heading, before.heading);
+        assert!(config.validate().is_ok());
+        let bad = CommandConfig {
+            zero_probability: 1.5,
+            ..config
+        };
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("zero_probability")
+        );
     }
 }

@@ -1,9 +1,10 @@
 //! The legged environment: one quadruped on its world's ground, stepped at the policy rate.
 //!
 //! One step, in order ([`LeggedEnv::step`]): action to joint targets (joint offsets, or CPG +
-//! IK + residuals); `decimation` physics steps, each with the PD law `kp (q* - q) - kd qd`
-//! clamped to the torque limits and the current push; measure the state; advance the command
-//! and the CPG; terminations; reward terms; observation (proprio, height scans, privileged).
+//! IK + residuals); `decimation` physics steps, each applying the PD law `kp (q* - q) - kd qd`
+//! clamped to the torque limits (MuJoCo's position actuators, integrated implicitly) and the
+//! current push; measure the state; advance the command, pushes and noise; observation
+//! (proprio, height scans, privileged); terminations; reward terms.
 
 use std::sync::Arc;
 
@@ -208,9 +209,11 @@ pub struct LeggedEnv {
     noise: Option<EpisodeNoise>,
     level: usize,
     column: usize,
+    pinned_column: Option<usize>,
     start_xy: [f64; 2],
     reward_curriculum: f64,
     steps: usize,
+    instabilities_at_reset: i32,
     needs_reset: bool,
     scan_offsets: Vec<[f64; 2]>,
     scratch_points: Vec<[f64; 2]>,
@@ -264,8 +267,10 @@ impl LeggedEnv {
             noise: None,
             level,
             column: 0,
+            pinned_column: None,
             start_xy: [0.0; 2],
             steps: 0,
+            instabilities_at_reset: 0,
             needs_reset: true,
             scratch_points: Vec::new(),
             weighted_terms: Vec::new(),
@@ -298,6 +303,52 @@ impl LeggedEnv {
         self.command.velocity
     }
 
+    /// Puts the robot, standing in its default pose and at rest, at `xy` facing `yaw`, at the
+    /// start height above the ground there; the episode (and the curriculum's start point)
+    /// restarts from here. Returns the observation. Call after `reset`.
+    pub fn place(&mut self, xy: [f64; 2], yaw: f64) -> Result<StructuredObs> {
+        if self.needs_reset {
+            return Err(EnvError::ResetNeeded);
+        }
+        if !(xy.iter().all(|v| v.is_finite()) && yaw.is_finite()) {
+            return Err(EnvError::Parameter(format!(
+                "place: position {xy:?} and yaw {yaw} must be finite"
+            )));
+        }
+        let robot = &self.world.robot;
+        let description = &self.world.description;
+        let (p, v) = (robot.root_qpos, robot.root_dof);
+        let height = self.world.ground_height(xy[0], xy[1]) + description.start_height;
+        let quat = quaternion_from_euler(0.0, 0.0, yaw);
+        let qpos = self.data.qpos_mut();
+        qpos[p..p + 3].copy_from_slice(&[xy[0], xy[1], height]);
+        qpos[p + 3..p + 7].copy_from_slice(&quat);
+        for j in 0..NUM_JOINTS {
+            qpos[robot.joint_qpos[j]] = description.default_pose[j];
+        }
+        let qvel = self.data.qvel_mut();
+        qvel[v..v + 6].fill(0.0);
+        for j in 0..NUM_JOINTS {
+            qvel[robot.joint_dof[j]] = 0.0;
+        }
+        self.data.forward();
+        self.start_xy = xy;
+        self.steps = 0;
+        self.cpg.reset();
+        self.state = self.measure(&RobotState::default(), 0.0);
+        self.history = History::steady(&self.state, description.default_pose);
+        Ok(self.write_observation())
+    }
+
+    /// Sets the command until the next draw (scripted commands, evaluation protocols).
+    pub fn set_command(&mut self, velocity: [f64; 3]) {
+        self.command = Command {
+            velocity,
+            heading: None,
+            age: 0.0,
+        };
+    }
+
     /// The CPG's phases.
     pub fn phases(&self) -> [f64; NUM_LEGS] {
         self.cpg.phases()
@@ -308,7 +359,8 @@ impl LeggedEnv {
         (self.level, self.column)
     }
 
-    /// Sets the level and column the next reset starts on (evaluation grids).
+    /// Sets the level the next reset starts on and pins the column (terrain type) for all later
+    /// resets (evaluation grids); without it each reset draws a column.
     pub fn set_tile(&mut self, level: usize, column: usize) -> Result<()> {
         let grid = self.world.tiles().ok_or_else(|| {
             EnvError::Parameter("set_tile: the ground is a plane, it has no tiles".into())
@@ -322,6 +374,7 @@ impl LeggedEnv {
         }
         self.level = level;
         self.column = column;
+        self.pinned_column = Some(column);
         Ok(())
     }
 
@@ -343,11 +396,6 @@ impl LeggedEnv {
     /// Mutable MuJoCo data (tests and tools; changing it bypasses the environment's logic).
     pub fn data_mut(&mut self) -> &mut MjData<Arc<MjModel>> {
         &mut self.data
-    }
-
-    /// Seconds per physics step.
-    fn physics_dt(&self) -> f64 {
-        self.data.model().opt().timestep
     }
 
     /// Joint targets for `action`, and the CPG offsets it sets.
@@ -383,9 +431,13 @@ impl LeggedEnv {
         }
     }
 
-    /// `decimation` physics steps towards `targets`; returns per-joint mean squared torque,
-    /// the last torques and the largest demand ratio.
-    fn simulate(&mut self, targets: &[f64; NUM_JOINTS]) -> ([f64; NUM_JOINTS], [f64; NUM_JOINTS], f64) {
+    /// `decimation` physics steps towards `targets` (MuJoCo's position actuators apply the PD
+    /// law); returns per-joint mean squared torque, the last torques and the largest ratio of
+    /// the unclamped PD demand to the torque limit.
+    fn simulate(
+        &mut self,
+        targets: &[f64; NUM_JOINTS],
+    ) -> ([f64; NUM_JOINTS], [f64; NUM_JOINTS], f64) {
         let robot = &self.world.robot;
         let description = &self.world.description;
         self.data.xfrc_applied_mut()[robot.base_body] = [
@@ -396,23 +448,31 @@ impl LeggedEnv {
             self.push.torque[1],
             self.push.torque[2],
         ];
+        for j in 0..NUM_JOINTS {
+            self.data.ctrl_mut()[robot.actuators[j]] = targets[j];
+        }
         let (mut squared, mut last, mut ratio) = ([0.0; NUM_JOINTS], [0.0; NUM_JOINTS], 0.0f64);
         for _ in 0..self.config.decimation {
             for j in 0..NUM_JOINTS {
                 let q = self.data.qpos()[robot.joint_qpos[j]];
                 let qd = self.data.qvel()[robot.joint_dof[j]];
                 let demand = description.kp[j] * (targets[j] - q) - description.kd[j] * qd;
-                let limit = description.torque_limits[j];
-                ratio = ratio.max(demand.abs() / limit);
-                let tau = demand.clamp(-limit, limit);
-                self.data.ctrl_mut()[robot.actuators[j]] = tau;
+                ratio = ratio.max(demand.abs() / description.torque_limits[j]);
+            }
+            self.data.step();
+            for j in 0..NUM_JOINTS {
+                let tau = self.data.actuator_force()[robot.actuators[j]];
                 squared[j] += tau * tau;
                 last[j] = tau;
             }
-            self.data.step();
         }
         let n = self.config.decimation as f64;
         (squared.map(|s| s / n), last, ratio)
+    }
+
+    /// How often MuJoCo has found the simulation unstable (it then resets the state itself).
+    fn instability_count(&self) -> i32 {
+        self.data.warning()[MjtWarning::mjWARN_BADQACC as usize].number
     }
 
     /// Reads the simulator into a [`RobotState`]; `dt` is the time since the previous state.
@@ -514,7 +574,9 @@ impl LeggedEnv {
             }
         };
         if self.scratch_points.len() != groups * per_group {
-            self.scratch_points = (0..groups).flat_map(|_| self.scan_offsets.clone()).collect();
+            self.scratch_points = (0..groups)
+                .flat_map(|_| self.scan_offsets.clone())
+                .collect();
         }
         self.scratch_points
             .iter_mut()
@@ -538,7 +600,13 @@ impl LeggedEnv {
             phases: self.cpg.phases(),
             base_frequency: self.cpg.config().base_frequency,
         };
-        observation::write(&mut self.obs, &self.state, self.command.velocity, &self.history, &phase);
+        observation::write(
+            &mut self.obs,
+            &self.state,
+            self.command.velocity,
+            &self.history,
+            &phase,
+        );
         self.scan();
         self.obs.clone()
     }
@@ -547,7 +615,12 @@ impl LeggedEnv {
     fn terminations(&self) -> [(&'static str, bool); 4] {
         let t = &self.config.termination;
         let s = &self.state;
-        let finite = s.base_position.iter().chain(&s.joint_velocity).all(|v| v.is_finite());
+        let finite = s
+            .base_position
+            .iter()
+            .chain(&s.joint_velocity)
+            .all(|v| v.is_finite())
+            && self.instability_count() == self.instabilities_at_reset;
         [
             ("terminated/base_contact", t.base_contact && s.base_contact),
             (
@@ -556,7 +629,8 @@ impl LeggedEnv {
             ),
             (
                 "terminated/torque_limit",
-                t.torque_limit_factor.is_some_and(|f| s.torque_demand_ratio > f),
+                t.torque_limit_factor
+                    .is_some_and(|f| s.torque_demand_ratio > f),
             ),
             ("terminated/unstable_simulation", !finite),
         ]
@@ -572,12 +646,76 @@ impl LeggedEnv {
         }
     }
 
+    /// Moves the episode's clocks on by one policy step: the command, pushes, the noise
+    /// condition (drawn again halfway) and the CPG.
+    fn advance_episode(&mut self, dt: f64) {
+        self.steps += 1;
+        let config = self.config.clone();
+        self.command
+            .update(&config.commands, self.state.yaw, dt, &mut self.rng);
+        self.push
+            .advance(config.randomization.push, dt, &mut self.rng);
+        if let (Some(noise), Some(episode)) = (&config.noise, &mut self.noise)
+            && self.steps == (config.episode_seconds / dt / 2.0).round() as usize
+        {
+            noise.redraw_condition(episode, &mut self.rng);
+        }
+        self.cpg.advance(dt);
+    }
+
+    /// The step's reward and the values to log: each weighted term (`rewards/<term>`), the
+    /// command-tracking errors and the terrain level.
+    fn reward(
+        &mut self,
+        swing: [bool; NUM_LEGS],
+        extero: &[f32],
+    ) -> (f64, Vec<(&'static str, f64)>) {
+        let (groups, per_group) = self.config.scan.shape();
+        let foot_clearance: [f64; NUM_LEGS] = std::array::from_fn(|leg| {
+            let group = if groups == NUM_LEGS { leg } else { 0 };
+            let samples = &extero[group * per_group..(group + 1) * per_group];
+            -samples.iter().fold(f32::NEG_INFINITY, |m, &h| m.max(h)) as f64
+        });
+        let description = &self.world.description;
+        let context = RewardContext {
+            state: &self.state,
+            command: self.command.velocity,
+            targets: &self.history.joint_target,
+            swing,
+            foot_clearance,
+            default_knees: std::array::from_fn(|l| {
+                description.default_pose[l * JOINTS_PER_LEG + 2]
+            }),
+            curriculum: self.reward_curriculum,
+            dt: self.dt(),
+        };
+        let reward_config = &self.config.reward;
+        let reward = reward_config.evaluate(&context, &mut self.weighted_terms);
+        let mut values: Vec<(&'static str, f64)> = reward_config
+            .terms
+            .iter()
+            .zip(&self.weighted_terms)
+            .map(|((term, _), v)| (term.name(), *v))
+            .collect();
+        let (v, c) = (&self.state.linear_velocity_body, self.command.velocity);
+        values.push((
+            "tracking/linear_velocity_error",
+            (v[0] - c[0]).hypot(v[1] - c[1]),
+        ));
+        values.push((
+            "tracking/yaw_rate_error",
+            (self.state.angular_velocity_body[2] - c[2]).abs(),
+        ));
+        values.push(("terrain_level", self.level as f64));
+        (reward, values)
+    }
+
     /// Curriculum step at the end of an episode.
     fn update_level(&mut self) {
         let Some(grid) = self.world.tiles() else {
             return;
         };
-        if !self.config.curriculum.enabled || self.steps == 0 {
+        if !self.config.curriculum.enabled {
             return;
         }
         let walked = (self.state.base_position[0] - self.start_xy[0])
@@ -606,7 +744,8 @@ impl Env for LeggedEnv {
         if let Some(seed) = seed {
             self.rng = ChaCha8Rng::seed_from_u64(seed);
         }
-        if !self.needs_reset {
+        if self.steps > 0 {
+            // The episode that ends here moves the terrain and reward curricula.
             self.update_level();
             self.reward_curriculum = self.config.reward.next_curriculum(self.reward_curriculum);
         }
@@ -614,11 +753,15 @@ impl Env for LeggedEnv {
         let r = &config.randomization;
         // The physical variant, the tile and the pose.
         self.variant = self.rng.random_range(0..self.world.variants.len());
-        self.data.swap_model(self.world.variants[self.variant].model.clone());
+        self.data
+            .swap_model(self.world.variants[self.variant].model.clone());
         self.data.reset();
         let xy = match self.world.tiles() {
             Some(grid) => {
-                self.column = self.rng.random_range(0..grid.types.len());
+                self.column = match self.pinned_column {
+                    Some(column) => column,
+                    None => self.rng.random_range(0..grid.types.len()),
+                };
                 grid.tile_center(self.level, self.column)
             }
             None => [0.0, 0.0],
@@ -626,8 +769,13 @@ impl Env for LeggedEnv {
         self.start_xy = xy;
         let robot = &self.world.robot;
         let description = &self.world.description;
-        let yaw = self.rng.random_range(-std::f64::consts::PI..std::f64::consts::PI);
-        let (roll, pitch) = (symmetric(&mut self.rng, r.base_tilt), symmetric(&mut self.rng, r.base_tilt));
+        let yaw = self
+            .rng
+            .random_range(-std::f64::consts::PI..std::f64::consts::PI);
+        let (roll, pitch) = (
+            symmetric(&mut self.rng, r.base_tilt),
+            symmetric(&mut self.rng, r.base_tilt),
+        );
         let quat = quaternion_from_euler(roll, pitch, yaw);
         let height = self.world.ground_height(xy[0], xy[1]) + description.start_height;
         let (p, v) = (robot.root_qpos, robot.root_dof);
@@ -639,7 +787,8 @@ impl Env for LeggedEnv {
             qvel[v + k] = symmetric(&mut self.rng, r.base_velocity);
         }
         for j in 0..NUM_JOINTS {
-            qpos[robot.joint_qpos[j]] = description.default_pose[j] + symmetric(&mut self.rng, r.joint_position);
+            qpos[robot.joint_qpos[j]] =
+                description.default_pose[j] + symmetric(&mut self.rng, r.joint_position);
             qvel[robot.joint_dof[j]] = symmetric(&mut self.rng, r.joint_velocity);
         }
         self.data.qpos_mut().copy_from_slice(&qpos);
@@ -655,6 +804,7 @@ impl Env for LeggedEnv {
             .as_ref()
             .map(|n| n.start_episode(NUM_LEGS, &mut self.rng));
         self.steps = 0;
+        self.instabilities_at_reset = self.instability_count();
         self.needs_reset = false;
         self.state = self.measure(&RobotState::default(), 0.0);
         self.history = History::steady(&self.state, description.default_pose);
@@ -673,65 +823,27 @@ impl Env for LeggedEnv {
         let dt = self.dt();
         let targets = self.joint_targets(action);
         self.history.push(&self.state, targets);
-        let (torque_squared, torques, ratio) = self.simulate(&targets);
+        let (torque_squared, torques, torque_demand_ratio) = self.simulate(&targets);
         let previous = std::mem::take(&mut self.state);
         self.state = RobotState {
             torque_squared,
             torques,
-            torque_demand_ratio: ratio,
+            torque_demand_ratio,
             ..self.measure(&previous, dt)
         };
-        self.steps += 1;
-        let config = self.config.clone();
-        self.command.update(&config.commands, self.state.yaw, dt, &mut self.rng);
-        self.push.advance(config.randomization.push, dt, &mut self.rng);
-        if let (Some(noise), Some(episode)) = (&config.noise, &mut self.noise)
-            && self.steps == (config.episode_seconds / dt / 2.0).round() as usize
-        {
-            noise.redraw_condition(episode, &mut self.rng);
-        }
+        // The swing legs of the phases this action used; then the next step's phases.
+        let swing = self.swing();
+        self.advance_episode(dt);
         let obs = self.write_observation();
-        self.cpg.advance(dt);
-
         let terminations = self.terminations();
         let terminated = terminations.iter().any(|(_, t)| *t);
-        let truncated = self.steps as f64 * dt >= config.episode_seconds - 1e-9;
-        // Reward on the state the action led to, with the swing legs of the phase it used.
-        let (groups, per_group) = config.scan.shape();
-        let foot_clearance: [f64; NUM_LEGS] = std::array::from_fn(|leg| {
-            let g = if groups == NUM_LEGS { leg } else { 0 };
-            -obs.extero[g * per_group..(g + 1) * per_group]
+        let truncated = self.steps as f64 * dt >= self.config.episode_seconds - 1e-9;
+        let (reward, mut values) = self.reward(swing, &obs.extero);
+        values.extend(
+            terminations
                 .iter()
-                .fold(f32::NEG_INFINITY, |m, &h| m.max(h)) as f64
-        });
-        let description = &self.world.description;
-        let cx = RewardContext {
-            state: &self.state,
-            command: self.command.velocity,
-            targets: &self.history.joint_target,
-            swing: self.swing(),
-            foot_clearance,
-            default_knees: std::array::from_fn(|l| description.default_pose[l * JOINTS_PER_LEG + 2]),
-            curriculum: self.reward_curriculum,
-            dt,
-        };
-        let reward = config.reward.evaluate(&cx, &mut self.weighted_terms);
-        let mut values: Vec<(&'static str, f64)> = config
-            .reward
-            .terms
-            .iter()
-            .zip(&self.weighted_terms)
-            .map(|((term, _), v)| (term.name(), *v))
-            .collect();
-        let v = &self.state.linear_velocity_body;
-        let c = self.command.velocity;
-        values.push(("tracking/linear_velocity_error", (v[0] - c[0]).hypot(v[1] - c[1])));
-        values.push((
-            "tracking/yaw_rate_error",
-            (self.state.angular_velocity_body[2] - c[2]).abs(),
-        ));
-        values.push(("terrain_level", self.level as f64));
-        values.extend(terminations.iter().map(|(name, t)| (*name, f64::from(u8::from(*t)))));
+                .map(|(name, t)| (*name, f64::from(u8::from(*t)))),
+        );
         self.needs_reset = terminated || truncated;
         Ok(Step {
             obs,
@@ -760,7 +872,7 @@ impl Env for LeggedEnv {
     }
 
     fn dt(&self) -> f64 {
-        self.physics_dt() * self.config.decimation as f64
+        self.world.physics_dt() * self.config.decimation as f64
     }
 }
 

@@ -25,7 +25,7 @@ pub mod proprio {
     pub const JOINT_POSITION_HISTORY: Range<usize> = 36..72;
     /// Joint velocities of the 2 previous policy steps, newest first.
     pub const JOINT_VELOCITY_HISTORY: Range<usize> = 72..96;
-    /// Joint targets of the 2 previous policy steps, newest first.
+    /// The last 2 joint targets (the one applied in the step just taken first).
     pub const JOINT_TARGET_HISTORY: Range<usize> = 96..120;
     /// The CPG phase offsets of the last action (zero for joint-target actions).
     pub const PHASE_OFFSET: Range<usize> = 120..124;
@@ -71,7 +71,7 @@ pub struct History {
     pub joint_position: [[f64; NUM_JOINTS]; 3],
     /// Joint velocities of the last 2 steps.
     pub joint_velocity: [[f64; NUM_JOINTS]; 2],
-    /// Joint targets: this step's, then the 2 before.
+    /// Joint targets: the last step's, then the 2 before.
     pub joint_target: [[f64; NUM_JOINTS]; 3],
 }
 
@@ -126,7 +126,10 @@ pub fn write(
     put(proprio::COMMAND.start, &command);
     put(proprio::GRAVITY.start, &state.gravity_body);
     put(proprio::LINEAR_VELOCITY.start, &state.linear_velocity_body);
-    put(proprio::ANGULAR_VELOCITY.start, &state.angular_velocity_body);
+    put(
+        proprio::ANGULAR_VELOCITY.start,
+        &state.angular_velocity_body,
+    );
     put(proprio::JOINT_POSITION.start, &state.joint_position);
     put(proprio::JOINT_VELOCITY.start, &state.joint_velocity);
     for (k, q) in history.joint_position.iter().enumerate() {
@@ -135,7 +138,7 @@ pub fn write(
     for (k, qd) in history.joint_velocity.iter().enumerate() {
         put(proprio::JOINT_VELOCITY_HISTORY.start + k * NUM_JOINTS, qd);
     }
-    for (k, target) in history.joint_target[1..].iter().enumerate() {
+    for (k, target) in history.joint_target[..2].iter().enumerate() {
         put(proprio::JOINT_TARGET_HISTORY.start + k * NUM_JOINTS, target);
     }
     put(proprio::PHASE_OFFSET.start, &phase.offsets);
@@ -153,8 +156,14 @@ pub fn write(
     };
     let flags = |b: [bool; NUM_LEGS]| b.map(|x| f64::from(u8::from(x)));
     put(privileged::FOOT_CONTACT.start, &flags(state.foot_contact));
-    put(privileged::CONTACT_FORCE.start, state.foot_force.as_flattened());
-    put(privileged::CONTACT_NORMAL.start, state.foot_normal.as_flattened());
+    put(
+        privileged::CONTACT_FORCE.start,
+        state.foot_force.as_flattened(),
+    );
+    put(
+        privileged::CONTACT_NORMAL.start,
+        state.foot_normal.as_flattened(),
+    );
     put(privileged::FRICTION.start, &state.foot_friction);
     put(privileged::THIGH_CONTACT.start, &flags(state.thigh_contact));
     put(privileged::SHANK_CONTACT.start, &flags(state.shank_contact));

@@ -194,7 +194,11 @@ impl PushState {
         self.until_next -= dt;
         if self.until_next <= 0.0 {
             let f = Some(c.force);
-            self.force = [symmetric(rng, f), symmetric(rng, f), 0.5 * symmetric(rng, f)];
+            self.force = [
+                symmetric(rng, f),
+                symmetric(rng, f),
+                0.5 * symmetric(rng, f),
+            ];
             self.torque = [(); 3].map(|_| symmetric(rng, Some(c.torque)));
             self.remaining = c.duration;
         }

@@ -212,7 +212,11 @@ impl RewardConfig {
         let scale = if self.scale_by_dt { cx.dt } else { 1.0 };
         weighted.extend(self.terms.iter().map(|(t, w)| w * scale * t.value(cx)));
         let total = weighted.iter().sum::<f64>();
-        if self.clip_at_zero { total.max(0.0) } else { total }
+        if self.clip_at_zero {
+            total.max(0.0)
+        } else {
+            total
+        }
     }
 
     /// The curriculum factor after one more episode.
@@ -269,7 +273,10 @@ pub fn orthogonal_velocity(cx: &RewardContext) -> f64 {
 
 /// `r_b`: `-1.25 v_z^2 - 0.4 |w_x| - 0.4 |w_y|` (base frame).
 pub fn base_motion(cx: &RewardContext) -> f64 {
-    let (v, w) = (&cx.state.linear_velocity_body, &cx.state.angular_velocity_body);
+    let (v, w) = (
+        &cx.state.linear_velocity_body,
+        &cx.state.angular_velocity_body,
+    );
     -1.25 * v[2] * v[2] - 0.4 * w[0].abs() - 0.4 * w[1].abs()
 }
 

@@ -161,7 +161,13 @@ impl RobotDescription {
         };
         let base = body(&self.base_body);
         let legs = self.legs.each_ref().map(|leg| {
-            [&leg.hip_body, &leg.thigh_body, &leg.shank_body, &leg.foot_body].map(|b| body(b))
+            [
+                &leg.hip_body,
+                &leg.thigh_body,
+                &leg.shank_body,
+                &leg.foot_body,
+            ]
+            .map(|b| body(b))
         });
         let mut joint_ids = [0usize; NUM_JOINTS];
         for (leg_index, leg) in self.legs.iter().enumerate() {
@@ -194,7 +200,9 @@ impl RobotDescription {
         for (i, &joint) in joint_ids.iter().enumerate() {
             let name = &self.legs[i / JOINTS_PER_LEG].joints[i % JOINTS_PER_LEG];
             if jnt_type[joint] != MjtJoint::mjJNT_HINGE {
-                return Err(EnvError::Parameter(format!("joint '{name}' is not a hinge")));
+                return Err(EnvError::Parameter(format!(
+                    "joint '{name}' is not a hinge"
+                )));
             }
             qpos[i] = model.jnt_qposadr()[joint] as usize;
             dof[i] = model.jnt_dofadr()[joint] as usize;

@@ -8,7 +8,10 @@
 //! - `RoughDiscrete`: the same noise quantised to 5 cm, amplitude `0.04 + 0.16 d`;
 //! - `Slope`: a pyramid falling away from the platform, gradient `0.4 d`;
 //! - `StairsUp` / `StairsDown`: square stairs around the platform, tread 0.3 m, riser
-//!   `0.05 + 0.17 d` m (the paper: risers 0.01-0.22 m);
+//!   `0.05 + 0.17 d` m (the paper: risers 0.01-0.22 m), climbing (descending) away from a sunken
+//!   (raised) platform;
+//!
+//! Every tile meets its neighbours at height 0, so a robot leaving its tile meets no cliff.
 //! - `GridSteps`: square cells of width `0.7 - 0.5 d` m (0.7-0.2), each at a random height in
 //!   `[0, 0.05 + 0.35 d]` m (the paper: 0.05-0.4 m);
 //! - `Boxes`: random boxes `0.05 + 0.2 d` m high (the paper: up to 0.25 m) on flat ground.
@@ -182,7 +185,9 @@ impl TileGrid {
         let nrow = (ly / self.resolution).round() as usize + 1;
         let (dx, dy) = (lx / (ncol - 1) as f64, ly / (nrow - 1) as f64);
         let mut heights = vec![0.0f64; nrow * ncol];
-        for (level, column) in (0..self.levels).flat_map(|l| (0..self.types.len()).map(move |c| (l, c))) {
+        for (level, column) in
+            (0..self.levels).flat_map(|l| (0..self.types.len()).map(move |c| (l, c)))
+        {
             let tile = Tile::new(self, level, column);
             let x0 = self.border + level as f64 * self.tile_size;
             let y0 = self.border + column as f64 * self.tile_size;
@@ -222,7 +227,11 @@ impl HeightGrid {
     /// compiled model's `hfield_data` (MuJoCo stores heights in [0, 1] times `size[2]`).
     pub fn to_mjcf(&self) -> (String, String, Vec<f32>) {
         let low = self.heights.iter().cloned().fold(f64::INFINITY, f64::min);
-        let high = self.heights.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let high = self
+            .heights
+            .iter()
+            .cloned()
+            .fold(f64::NEG_INFINITY, f64::max);
         let range = (high - low).max(1e-3);
         let data = self
             .heights
@@ -251,8 +260,7 @@ impl HeightGrid {
 /// Collision and look of the ground geom. Its friction is the lowest MuJoCo allows, so that a
 /// contact takes the foot's (MuJoCo combines frictions by their maximum): the randomised foot
 /// friction is the contact's. Group 2 lets ray casts pick the ground alone.
-pub const TERRAIN_GEOM_ATTRIBUTES: &str =
-    r#"contype="1" conaffinity="1" condim="3" friction="0.00001 0.00001 0.00001" group="2" rgba="0.55 0.6 0.5 1""#;
+pub const TERRAIN_GEOM_ATTRIBUTES: &str = r#"contype="1" conaffinity="1" condim="3" friction="0.00001 0.00001 0.00001" group="2" rgba="0.55 0.6 0.5 1""#;
 
 /// One tile's generator.
 struct Tile<'a> {
@@ -272,9 +280,12 @@ impl<'a> Tile<'a> {
     fn new(grid: &'a TileGrid, level: usize, column: usize) -> Self {
         let kind = grid.types[column];
         let difficulty = grid.difficulty(level);
-        let tile_seed = grid.seed ^ ((level as u64) << 32 | column as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let tile_seed =
+            grid.seed ^ ((level as u64) << 32 | column as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let mut rng = ChaCha8Rng::seed_from_u64(tile_seed);
-        let noise = Fbm::<Perlin>::new(rng.random()).set_octaves(4).set_frequency(1.0);
+        let noise = Fbm::<Perlin>::new(rng.random())
+            .set_octaves(4)
+            .set_frequency(1.0);
         let width = Self::cell_width(difficulty);
         let cells_per_side = (grid.tile_size / width).ceil() as usize + 1;
         let step_height = 0.05 + 0.35 * difficulty;
@@ -289,7 +300,13 @@ impl<'a> Tile<'a> {
                     rng.random_range(0.0..grid.tile_size),
                     rng.random_range(0.0..grid.tile_size),
                 );
-                [x - w / 2.0, y - l / 2.0, x + w / 2.0, y + l / 2.0, rng.random_range(0.05..=box_height)]
+                [
+                    x - w / 2.0,
+                    y - l / 2.0,
+                    x + w / 2.0,
+                    y + l / 2.0,
+                    rng.random_range(0.05..=box_height),
+                ]
             })
             .collect();
         Self {
@@ -323,7 +340,7 @@ impl<'a> Tile<'a> {
                 let h = (0.04 + 0.16 * d) * self.perlin(u, v);
                 (h / 0.05).round() * 0.05
             }
-            TerrainType::Slope => -0.4 * d * out,
+            TerrainType::Slope => 0.4 * d * (self.ring_width() - out),
             TerrainType::StairsUp => self.stair(out),
             TerrainType::StairsDown => -self.stair(out),
             TerrainType::GridSteps if on_platform => 0.0,
@@ -343,12 +360,22 @@ impl<'a> Tile<'a> {
         }
     }
 
+    /// Width of the ring between the platform and the tile's edge.
+    fn ring_width(&self) -> f64 {
+        (self.grid.tile_size - self.grid.platform) / 2.0
+    }
+
+    /// Height of the stairs that climb from the sunken platform (step 0) to the tile's edge
+    /// (height 0) at distance `out` from the platform.
     fn stair(&self, out: f64) -> f64 {
-        if out <= 0.0 {
-            return 0.0;
-        }
         let riser = 0.05 + 0.17 * self.difficulty;
-        ((out / STAIR_TREAD).floor() + 1.0) * riser
+        let steps = (self.ring_width() / STAIR_TREAD).floor();
+        let step = if out <= 0.0 {
+            0.0
+        } else {
+            (out / STAIR_TREAD).floor() + 1.0
+        };
+        (riser * (step - steps - 1.0)).min(0.0)
     }
 
     /// Fractal noise in about [-1, 1].

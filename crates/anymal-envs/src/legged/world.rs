@@ -53,7 +53,9 @@ impl LeggedWorld {
         let (asset, geom, data) = match &terrain {
             TerrainConfig::Plane => (
                 String::new(),
-                format!(r#"<geom name="terrain" type="plane" size="0 0 0.05" {TERRAIN_GEOM_ATTRIBUTES}/>"#),
+                format!(
+                    r#"<geom name="terrain" type="plane" size="0 0 0.05" {TERRAIN_GEOM_ATTRIBUTES}/>"#
+                ),
                 Vec::new(),
             ),
             TerrainConfig::Tiles(grid) => grid.generate()?.to_mjcf(),
@@ -97,10 +99,17 @@ impl LeggedWorld {
             ..map
         });
         let robot = description.resolve(&model)?;
+        configure_actuators(&mut model, &robot, &description)?;
         let mut legs = Vec::with_capacity(NUM_LEGS);
         for (leg, leg_description) in description.legs.iter().enumerate() {
             let knee = description.default_pose[leg * JOINTS_PER_LEG + 2];
-            legs.push(LegKinematics::from_model(&model, &robot, leg, leg_description, knee)?);
+            legs.push(LegKinematics::from_model(
+                &model,
+                &robot,
+                leg,
+                leg_description,
+                knee,
+            )?);
         }
         let legs: [LegKinematics; NUM_LEGS] = legs.try_into().expect("four legs");
         let variants = Self::variants(model, &robot, randomization, seed)?;
@@ -157,6 +166,11 @@ impl LeggedWorld {
         Ok(variants)
     }
 
+    /// Seconds per physics step.
+    pub fn physics_dt(&self) -> f64 {
+        self.variants[0].model.opt().timestep
+    }
+
     /// Ground height at world `(x, y)`, from the model's own heightfield data.
     pub fn ground_height(&self, x: f64, y: f64) -> f64 {
         match &self.heightfield {
@@ -172,4 +186,42 @@ impl LeggedWorld {
             TerrainConfig::Plane => None,
         }
     }
+}
+
+/// Writes the description's PD gains and torque limits into the joints' position actuators:
+/// `force = kp (ctrl - q) - kd qd`, clamped to `+-limit`, computed by MuJoCo every physics step
+/// and integrated implicitly.
+fn configure_actuators(
+    model: &mut MjModel,
+    robot: &ResolvedRobot,
+    description: &RobotDescription,
+) -> Result<()> {
+    for (j, &a) in robot.actuators.iter().enumerate() {
+        let is_position = model.actuator_gaintype()[a] == MjtGain::mjGAIN_FIXED
+            && model.actuator_biastype()[a] == MjtBias::mjBIAS_AFFINE
+            && model.actuator_dyntype()[a] == MjtDyn::mjDYN_NONE;
+        if !is_position {
+            let joint = &description.legs[j / JOINTS_PER_LEG].joints[j % JOINTS_PER_LEG];
+            return Err(EnvError::Parameter(format!(
+                "the actuator driving joint '{joint}' must be a <position> actuator (fixed gain, \
+                 affine bias, no dynamics)"
+            )));
+        }
+        let (kp, kd, limit) = (
+            description.kp[j],
+            description.kd[j],
+            description.torque_limits[j],
+        );
+        // SAFETY: a gain is a plain number that mj_step reads; changing it changes no size or
+        // address in the model.
+        unsafe { model.actuator_gainprm_mut()[a][0] = kp };
+        let bias = &mut model.actuator_biasprm_mut()[a];
+        bias[0] = 0.0;
+        bias[1] = -kp;
+        bias[2] = -kd;
+        model.actuator_forcerange_mut()[a] = [-limit, limit];
+        model.actuator_forcelimited_mut()[a] = true;
+        model.actuator_ctrllimited_mut()[a] = false;
+    }
+    Ok(())
 }

@@ -1,0 +1,215 @@
+//! Quadruped environment throughput: policy steps per second of the full legged environment
+//! (PD control, observations, height scans, rewards, the student's noisy copy) for 1 env and
+//! VectorEnv(N) on 1 and 2 threads, on flat ground (a plane) and on the rough tile grid, beside
+//! the raw `mj_step` loop on the same model in the same run (position targets at the standing
+//! pose plus new random offsets every policy step, reset when the base drops by 0.28 m;
+//! counted as policy steps, i.e. `decimation` physics steps each). Medians of several rounds;
+//! each round runs every setup once. Also the memory of 1024 copies sharing one world.
+//!
+//! `cargo run --release --example bench_legged`
+
+use std::time::Instant;
+
+use anymal::envs::legged::{
+    ActionSpace, HeightNoise, LeggedConfig, LeggedEnv, TerrainConfig, TerrainType, TileGrid,
+};
+use anymal::envs::{Env, VectorEnv};
+use clap::Parser;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+#[derive(Parser)]
+struct Args {
+    /// Policy steps per measurement and thread.
+    #[arg(long, default_value_t = 20_000)]
+    steps: usize,
+    /// Copies in the vector env.
+    #[arg(long, default_value_t = 64)]
+    num_envs: usize,
+    /// Rounds; medians are reported.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// Copies in the memory measurement.
+    #[arg(long, default_value_t = 1024)]
+    memory_copies: usize,
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+/// The environment under test: the paper's CPG actions and noise model on `terrain`.
+fn config(terrain: &TerrainConfig) -> LeggedConfig {
+    let mut config = LeggedConfig {
+        terrain: terrain.clone(),
+        action: ActionSpace::CPG,
+        noise: Some(HeightNoise::paper()),
+        noise_level: 1.0,
+        ..LeggedConfig::default()
+    };
+    config.curriculum.initial_max_level = 9;
+    config
+}
+
+/// Policy steps per second of the raw loop: new targets for the position actuators, then
+/// `decimation` `mj_step`s, nothing else.
+fn raw_loop(terrain: &TerrainConfig, steps: usize, seed: u64) -> f64 {
+    let mut env = LeggedEnv::new(config(terrain)).expect("valid config");
+    env.reset(Some(seed));
+    let world = env.world().clone();
+    let (robot, description) = (&world.robot, &world.description);
+    let decimation = env.config().decimation;
+    let initial = env.data().qpos().to_vec();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let data = env.data_mut();
+    let start = Instant::now();
+    for _ in 0..steps {
+        for j in 0..12 {
+            data.ctrl_mut()[robot.actuators[j]] =
+                description.default_pose[j] + rng.random_range(-0.3..0.3);
+        }
+        for _ in 0..decimation {
+            data.step();
+        }
+        if data.qpos()[robot.root_qpos + 2] - initial[robot.root_qpos + 2] < -0.28 {
+            data.qpos_mut().copy_from_slice(&initial);
+            data.qvel_mut().iter_mut().for_each(|v| *v = 0.0);
+        }
+    }
+    steps as f64 / start.elapsed().as_secs_f64()
+}
+
+fn random_action(rng: &mut ChaCha8Rng, out: &mut [f64]) {
+    out.iter_mut()
+        .for_each(|a| *a = rng.random_range(-0.5..0.5));
+}
+
+/// Policy steps per second of one environment.
+fn single_env(terrain: &TerrainConfig, steps: usize, seed: u64) -> f64 {
+    let mut env = LeggedEnv::new(config(terrain)).expect("valid config");
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut action = vec![0.0; 16];
+    env.reset(Some(seed));
+    let start = Instant::now();
+    for _ in 0..steps {
+        random_action(&mut rng, &mut action);
+        if env.step(&action).expect("valid action").done() {
+            env.reset(None);
+        }
+    }
+    steps as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Policy steps per second of a vector env.
+fn vector_env(terrain: &TerrainConfig, num_envs: usize, threads: usize, steps: usize) -> f64 {
+    let envs = LeggedEnv::copies(config(terrain), num_envs).expect("valid config");
+    let mut vec_env = VectorEnv::new(envs, threads).expect("valid vector env");
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    vec_env.reset(Some(0));
+    let mut actions = vec![0.0; num_envs * 16];
+    let batches = (steps / num_envs).max(1);
+    let start = Instant::now();
+    for _ in 0..batches {
+        random_action(&mut rng, &mut actions);
+        vec_env.step(&actions).expect("valid actions");
+    }
+    (batches * num_envs) as f64 / start.elapsed().as_secs_f64()
+}
+
+fn on_two_threads(f: impl Fn(u64) -> f64 + Sync) -> f64 {
+    std::thread::scope(|s| {
+        let a = s.spawn(|| f(1));
+        let b = s.spawn(|| f(2));
+        a.join().expect("thread") + b.join().expect("thread")
+    })
+}
+
+/// Resident memory of this process (MB), from /proc.
+fn resident_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let args = Args::parse();
+    let rough = TerrainConfig::Tiles(TileGrid {
+        types: vec![
+            TerrainType::Rough,
+            TerrainType::RoughDiscrete,
+            TerrainType::StairsUp,
+            TerrainType::GridSteps,
+        ],
+        ..TileGrid::default()
+    });
+    let terrains = [
+        ("flat (plane)", TerrainConfig::Plane),
+        ("rough (tiles)", rough),
+    ];
+    let n = args.steps;
+    println!(
+        "ANYmal C, CPG actions U(-0.5, 0.5), paper noise model on; policy steps at 50 Hz \
+         (4 x 5 ms physics steps); medians of {} rounds\n",
+        args.rounds
+    );
+    println!(
+        "| terrain | setup | threads | policy steps/s | per core | of the raw loop per core |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (name, terrain) in &terrains {
+        let setups: [(&str, usize, &dyn Fn() -> f64); 6] = [
+            ("raw mj_step loop", 1, &|| raw_loop(terrain, n, 0)),
+            ("raw mj_step loop", 2, &|| {
+                on_two_threads(|s| raw_loop(terrain, n, s))
+            }),
+            ("1 env", 1, &|| single_env(terrain, n, 0)),
+            ("1 env per thread", 2, &|| {
+                on_two_threads(|s| single_env(terrain, n, s))
+            }),
+            ("VectorEnv", 1, &|| vector_env(terrain, args.num_envs, 1, n)),
+            ("VectorEnv", 2, &|| {
+                vector_env(terrain, args.num_envs, 2, 2 * n)
+            }),
+        ];
+        let mut rates = vec![Vec::new(); setups.len()];
+        for _ in 0..args.rounds {
+            for ((_, _, setup), rates) in setups.iter().zip(rates.iter_mut()) {
+                rates.push(setup());
+            }
+        }
+        let rates: Vec<f64> = rates.into_iter().map(median).collect();
+        let raw_per_core = rates[0];
+        for ((setup, threads, _), rate) in setups.iter().zip(&rates) {
+            let label = if *setup == "VectorEnv" {
+                format!("VectorEnv({})", args.num_envs)
+            } else {
+                setup.to_string()
+            };
+            let per_core = rate / *threads as f64;
+            println!(
+                "| {name} | {label} | {threads} | {rate:.0} | {per_core:.0} | {:.2} |",
+                per_core / raw_per_core
+            );
+        }
+    }
+    let before = resident_mb();
+    let copies =
+        LeggedEnv::copies(LeggedConfig::default(), args.memory_copies).expect("valid config");
+    let mut copies = copies;
+    for (i, env) in copies.iter_mut().enumerate() {
+        env.reset(Some(i as u64));
+    }
+    let after = resident_mb();
+    println!(
+        "\n{} copies on the default 10 x 8 tile grid ({} model variants): {:.0} MB resident \
+         ({:.0} MB before)",
+        args.memory_copies,
+        copies[0].world().variants.len(),
+        after,
+        before
+    );
+}
