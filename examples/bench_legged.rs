@@ -4,12 +4,15 @@
 //! the raw `mj_step` loop on the same model in the same run (position targets at the standing
 //! pose plus new random offsets every policy step, reset when the base drops by 0.28 m;
 //! counted as policy steps, i.e. `decimation` physics steps each). Medians of several rounds;
-//! each round runs every setup once. Also the memory of 1024 copies sharing one world.
+//! each round runs every setup once. Also the memory of 1024 copies sharing one world, and
+//! (`--physics`) the raw loop under other MuJoCo settings than the bundled model's, to show
+//! what each setting buys.
 //!
-//! `cargo run --release --example bench_legged`
+//! `cargo run --release --example bench_legged [-- --physics]`
 
 use std::time::Instant;
 
+use anymal::envs::legged::robot::{ANYMAL_C_XML, ModelSource};
 use anymal::envs::legged::{
     ActionSpace, HeightNoise, LeggedConfig, LeggedEnv, TerrainConfig, TerrainType, TileGrid,
 };
@@ -32,6 +35,9 @@ struct Args {
     /// Copies in the memory measurement.
     #[arg(long, default_value_t = 1024)]
     memory_copies: usize,
+    /// Also measure the raw loop under other physics settings.
+    #[arg(long)]
+    physics: bool,
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -55,7 +61,11 @@ fn config(terrain: &TerrainConfig) -> LeggedConfig {
 /// Policy steps per second of the raw loop: new targets for the position actuators, then
 /// `decimation` `mj_step`s, nothing else.
 fn raw_loop(terrain: &TerrainConfig, steps: usize, seed: u64) -> f64 {
-    let mut env = LeggedEnv::new(config(terrain)).expect("valid config");
+    raw_loop_of(config(terrain), steps, seed)
+}
+
+fn raw_loop_of(config: LeggedConfig, steps: usize, seed: u64) -> f64 {
+    let mut env = LeggedEnv::new(config).expect("valid config");
     env.reset(Some(seed));
     let world = env.world().clone();
     let (robot, description) = (&world.robot, &world.description);
@@ -135,8 +145,111 @@ fn resident_mb() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// The bundled model with `edits` (text replacements) and `decimation` physics steps per
+/// policy step, on flat ground.
+fn physics_variant(edits: &[(&str, &str)], decimation: usize) -> LeggedConfig {
+    let mut xml = ANYMAL_C_XML.to_string();
+    for (from, to) in edits {
+        assert!(xml.contains(from), "the bundled model has no '{from}'");
+        xml = xml.replace(from, to);
+    }
+    let mut config = config(&TerrainConfig::Plane);
+    config.robot.model = ModelSource::Xml(xml);
+    config.decimation = decimation;
+    config
+}
+
+/// The raw loop under the bundled model's settings and under others, one change at a time.
+fn physics_table(args: &Args) {
+    let options = r#"timestep="0.005" integrator="implicitfast" cone="pyramidal" impratio="1" iterations="3" ls_iterations="5""#;
+    let feet_only = [
+        (r#"<geom name="base""#, r#"<geom name="base" contype="0""#),
+        (
+            r#"_THIGH" type="capsule""#,
+            r#"_THIGH" contype="0" type="capsule""#,
+        ),
+        (
+            r#"_SHANK" type="capsule""#,
+            r#"_SHANK" contype="0" type="capsule""#,
+        ),
+    ];
+    let variants: Vec<(&str, LeggedConfig)> = vec![
+        (
+            "bundled: 5 ms x 4, implicitfast, pyramidal, condim 3, Newton 3/5",
+            physics_variant(&[], 4),
+        ),
+        (
+            "elliptic cone",
+            physics_variant(&[(r#"cone="pyramidal""#, r#"cone="elliptic""#)], 4),
+        ),
+        (
+            "as Menagerie ships: elliptic, impratio 100, condim 6, Newton 100/50, Euler, 2 ms x 10",
+            physics_variant(
+                &[
+                    (
+                        options,
+                        r#"timestep="0.002" integrator="Euler" cone="elliptic" impratio="100" iterations="100" ls_iterations="50""#,
+                    ),
+                    (r#"condim="3""#, r#"condim="6""#),
+                ],
+                10,
+            ),
+        ),
+        (
+            "condim 6",
+            physics_variant(&[(r#"condim="3""#, r#"condim="6""#)], 4),
+        ),
+        (
+            "Newton 100/50 iterations (MuJoCo's default)",
+            physics_variant(
+                &[(
+                    r#"iterations="3" ls_iterations="5""#,
+                    r#"iterations="100" ls_iterations="50""#,
+                )],
+                4,
+            ),
+        ),
+        (
+            "Euler integrator",
+            physics_variant(
+                &[(r#"integrator="implicitfast""#, r#"integrator="Euler""#)],
+                4,
+            ),
+        ),
+        ("feet-only contacts", physics_variant(&feet_only, 4)),
+        (
+            "2.5 ms x 8",
+            physics_variant(&[(r#"timestep="0.005""#, r#"timestep="0.0025""#)], 8),
+        ),
+        (
+            "2 ms x 10",
+            physics_variant(&[(r#"timestep="0.005""#, r#"timestep="0.002""#)], 10),
+        ),
+    ];
+    let mut rates = vec![Vec::new(); variants.len()];
+    for _ in 0..args.rounds {
+        for ((_, config), rates) in variants.iter().zip(rates.iter_mut()) {
+            rates.push(raw_loop_of(config.clone(), args.steps, 0));
+        }
+    }
+    println!(
+        "
+Raw mj_step loop on flat ground, 1 thread, policy steps/s (50 Hz)
+"
+    );
+    println!("| physics | policy steps/s | of the bundled settings |");
+    println!("|---|---|---|");
+    let rates: Vec<f64> = rates.into_iter().map(median).collect();
+    for ((name, _), rate) in variants.iter().zip(&rates) {
+        println!("| {name} | {rate:.0} | {:.2} |", rate / rates[0]);
+    }
+}
+
 fn main() {
     let args = Args::parse();
+    if args.physics {
+        physics_table(&args);
+    }
     let rough = TerrainConfig::Tiles(TileGrid {
         types: vec![
             TerrainType::Rough,

@@ -10,6 +10,7 @@
 use std::path::PathBuf;
 
 use anymal::envs::Env;
+use anymal::envs::legged::env::terminations;
 use anymal::envs::legged::height_scan::ScanPattern;
 use anymal::envs::legged::{
     ActionSpace, CommandConfig, LeggedConfig, LeggedEnv, Randomization, TerrainConfig, TerrainType,
@@ -101,14 +102,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             let [x, y, _] = state.base_position;
             ground.push((t, env.world().ground_height(x, y)));
             if step.done() {
-                let reasons: Vec<&str> = step
-                    .info
-                    .values
-                    .iter()
-                    .filter(|(name, v)| name.starts_with("terminated/") && *v == 1.0)
-                    .map(|(name, _)| *name)
-                    .collect();
-                ended = Some((t, reasons.join(", ")));
+                ended = Some((t, terminations(&step.info).join(", ")));
                 break;
             }
         }

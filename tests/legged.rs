@@ -5,6 +5,7 @@
 use std::f64::consts::PI;
 
 use anymal::envs::legged::cpg::foot_lift;
+use anymal::envs::legged::env::terminations;
 use anymal::envs::legged::height_scan::{POINTS_PER_FOOT, ScanPattern};
 use anymal::envs::legged::kinematics::LegKinematics;
 use anymal::envs::legged::observation::{self, History, PhaseInfo, privileged, proprio};
@@ -319,21 +320,23 @@ fn the_noisy_copy_comes_from_the_same_step() {
 
 #[test]
 fn the_observation_layout_matches_a_constructed_state() {
-    let mut state = RobotState::default();
-    state.gravity_body = [0.1, 0.2, -0.97];
-    state.linear_velocity_body = [1.0, 2.0, 3.0];
-    state.angular_velocity_body = [4.0, 5.0, 6.0];
-    state.joint_position = std::array::from_fn(|j| j as f64);
-    state.joint_velocity = std::array::from_fn(|j| 100.0 + j as f64);
-    state.foot_contact = [true, false, true, false];
-    state.foot_force[2] = [7.0, 8.0, 9.0];
-    state.foot_normal[1] = [0.0, 0.6, 0.8];
-    state.foot_friction = [0.4, 0.5, 0.6, 0.7];
-    state.thigh_contact[3] = true;
-    state.shank_contact[0] = true;
-    state.external_force = [10.0, 11.0, 12.0];
-    state.external_torque = [13.0, 14.0, 15.0];
-    state.air_time = [0.0, 0.25, 0.0, 0.5];
+    let state = RobotState {
+        gravity_body: [0.1, 0.2, -0.97],
+        linear_velocity_body: [1.0, 2.0, 3.0],
+        angular_velocity_body: [4.0, 5.0, 6.0],
+        joint_position: std::array::from_fn(|j| j as f64),
+        joint_velocity: std::array::from_fn(|j| 100.0 + j as f64),
+        foot_contact: [true, false, true, false],
+        foot_force: [[0.0; 3], [0.0; 3], [7.0, 8.0, 9.0], [0.0; 3]],
+        foot_normal: [[0.0; 3], [0.0, 0.6, 0.8], [0.0; 3], [0.0; 3]],
+        foot_friction: [0.4, 0.5, 0.6, 0.7],
+        thigh_contact: [false, false, false, true],
+        shank_contact: [true, false, false, false],
+        external_force: [10.0, 11.0, 12.0],
+        external_torque: [13.0, 14.0, 15.0],
+        air_time: [0.0, 0.25, 0.0, 0.5],
+        ..RobotState::default()
+    };
     let mut history = History::steady(&state, [0.5; NUM_JOINTS]);
     history.joint_position[2][5] = -3.0;
     history.joint_velocity[1][11] = -4.0;
@@ -408,9 +411,11 @@ fn context<'a>(state: &'a RobotState, targets: &'a [[f64; 12]; 3]) -> RewardCont
 
 #[test]
 fn every_paper_reward_term_on_a_constructed_state() {
-    let mut s = RobotState::default();
-    s.linear_velocity_body = [0.6, 0.3, 0.2];
-    s.angular_velocity_body = [0.1, -0.2, 0.7];
+    let mut s = RobotState {
+        linear_velocity_body: [0.6, 0.3, 0.2],
+        angular_velocity_body: [0.1, -0.2, 0.7],
+        ..RobotState::default()
+    };
     s.joint_velocity[0] = 2.0;
     s.joint_acceleration[1] = 3.0;
     // Knees bent 0.1 (LF, 0.1 below the threshold), 0.5, 0.5 and 0.3 rad.
@@ -472,13 +477,15 @@ fn every_paper_reward_term_on_a_constructed_state() {
 
 #[test]
 fn every_legged_gym_reward_term_on_a_constructed_state() {
-    let mut s = RobotState::default();
-    s.linear_velocity_body = [0.6, 0.3, 0.2];
-    s.angular_velocity_body = [0.1, -0.2, 0.7];
+    let mut s = RobotState {
+        linear_velocity_body: [0.6, 0.3, 0.2],
+        angular_velocity_body: [0.1, -0.2, 0.7],
+        touchdown: [true, false, false, true],
+        touchdown_air_time: [0.7, 0.0, 0.0, 0.2],
+        ..RobotState::default()
+    };
     s.torque_squared[0] = 10.0;
     s.joint_acceleration[0] = 4.0;
-    s.touchdown = [true, false, false, true];
-    s.touchdown_air_time = [0.7, 0.0, 0.0, 0.2];
     s.shank_contact[2] = true;
     let mut targets = [[0.0; 12]; 3];
     targets[0][0] = 0.3;
@@ -533,13 +540,7 @@ fn terminations_after_placing(
         let step = env.step(&[0.0; 16]).unwrap();
         if step.terminated {
             assert!(matches!(env.step(&[0.0; 16]), Err(EnvError::ResetNeeded)));
-            return step
-                .info
-                .values
-                .iter()
-                .filter(|(n, v)| n.starts_with("terminated/") && *v == 1.0)
-                .map(|(n, _)| *n)
-                .collect();
+            return terminations(&step.info);
         }
     }
     Vec::new()
@@ -637,8 +638,10 @@ fn bad_input_gets_an_error_that_names_it() {
             .to_string()
             .contains("action[5]")
     );
-    let mut grid = TileGrid::default();
-    grid.resolution = 0.0;
+    let grid = TileGrid {
+        resolution: 0.0,
+        ..TileGrid::default()
+    };
     let error = LeggedEnv::new(LeggedConfig {
         terrain: TerrainConfig::Tiles(grid),
         ..LeggedConfig::default()
@@ -740,9 +743,11 @@ fn the_terrain_curriculum_moves_down_after_a_short_walk_and_up_after_a_long_one(
 
 #[test]
 fn randomised_variants_differ_in_mass_and_friction_and_pushes_reach_the_privileged_state() {
-    let mut randomization = Randomization::default();
-    randomization.model_variants = 4;
-    randomization.low_friction_share = 0.0;
+    let randomization = Randomization {
+        model_variants: 4,
+        low_friction_share: 0.0,
+        ..Randomization::default()
+    };
     let world = LeggedWorld::new(
         RobotDescription::anymal_c(),
         TerrainConfig::Plane,
@@ -843,4 +848,38 @@ fn tiles_meet_at_height_zero_and_stairs_have_the_asked_risers() {
     let [cx, cy] = grid.tile_center(0, 0);
     let riser = world.ground_height(cx + 0.5 + 0.45, cy) - world.ground_height(cx + 0.5 + 0.15, cy);
     assert!((riser - 0.05).abs() < 1e-6, "{riser}");
+}
+
+#[test]
+fn the_base_grid_option_scans_187_points_around_the_base() {
+    let config = quiet(LeggedConfig {
+        terrain: TerrainConfig::Tiles(small_grid(vec![TerrainType::Boxes])),
+        scan: ScanPattern::BaseGrid,
+        ..LeggedConfig::default()
+    });
+    let mut env = LeggedEnv::new(config).unwrap();
+    let (obs, _) = env.reset(Some(2));
+    assert_eq!(obs.extero.len(), 187);
+    assert!(matches!(
+        env.observation_space(),
+        ObservationSpace::Structured {
+            extero_dim: 187,
+            num_legs: 1,
+            ..
+        }
+    ));
+    let state = env.state().clone();
+    let (s, c) = state.yaw.sin_cos();
+    for (k, o) in ScanPattern::BaseGrid.offsets().iter().enumerate() {
+        let (x, y) = (
+            state.base_position[0] + c * o[0] - s * o[1],
+            state.base_position[1] + s * o[0] + c * o[1],
+        );
+        let want = env.world().ground_height(x, y) - state.base_position[2];
+        assert!((obs.extero[k] as f64 - want).abs() < 1e-5);
+    }
+    // The grid spans x +-0.8 m and y +-0.5 m in 0.1 m steps.
+    let offsets = ScanPattern::BaseGrid.offsets();
+    assert_eq!(offsets[0], [-0.8, -0.5]);
+    assert!((offsets[186][0] - 0.8).abs() < 1e-12 && (offsets[186][1] - 0.5).abs() < 1e-12);
 }

@@ -74,7 +74,10 @@ impl CommandConfig {
                 )));
             }
         }
-        if !(0.0..=1.0).contains(&self.zero_probability) || !(self.resample_interval > 0.0) {
+        if !(0.0..=1.0).contains(&self.zero_probability)
+            || self.resample_interval.is_nan()
+            || self.resample_interval <= 0.0
+        {
             return Err(EnvError::Parameter(format!(
                 "command: zero_probability {} must lie in [0, 1] and resample_interval {} be > 0",
                 self.zero_probability, self.resample_interval

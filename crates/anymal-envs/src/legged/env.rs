@@ -180,7 +180,7 @@ impl LeggedConfig {
         if let TerrainConfig::Tiles(grid) = &self.terrain {
             grid.validate()?;
         }
-        if self.decimation == 0 || !(self.episode_seconds > 0.0) {
+        if self.decimation == 0 || self.episode_seconds.is_nan() || self.episode_seconds <= 0.0 {
             return Err(EnvError::Parameter(format!(
                 "legged env: decimation ({}) must be >= 1 and episode_seconds ({}) > 0",
                 self.decimation, self.episode_seconds
@@ -448,15 +448,15 @@ impl LeggedEnv {
             self.push.torque[1],
             self.push.torque[2],
         ];
-        for j in 0..NUM_JOINTS {
-            self.data.ctrl_mut()[robot.actuators[j]] = targets[j];
+        for (&actuator, &target) in robot.actuators.iter().zip(targets) {
+            self.data.ctrl_mut()[actuator] = target;
         }
         let (mut squared, mut last, mut ratio) = ([0.0; NUM_JOINTS], [0.0; NUM_JOINTS], 0.0f64);
         for _ in 0..self.config.decimation {
-            for j in 0..NUM_JOINTS {
+            for (j, target) in targets.iter().enumerate() {
                 let q = self.data.qpos()[robot.joint_qpos[j]];
                 let qd = self.data.qvel()[robot.joint_dof[j]];
-                let demand = description.kp[j] * (targets[j] - q) - description.kd[j] * qd;
+                let demand = description.kp[j] * (target - q) - description.kd[j] * qd;
                 ratio = ratio.max(demand.abs() / description.torque_limits[j]);
             }
             self.data.step();
@@ -731,6 +731,15 @@ impl LeggedEnv {
             self.level = self.level.saturating_sub(1);
         }
     }
+}
+
+/// The terminations that ended a step, by name (`terminated/<why>`), from its info.
+pub fn terminations(info: &Info) -> Vec<&'static str> {
+    info.values
+        .iter()
+        .filter(|(name, value)| name.starts_with("terminated/") && *value == 1.0)
+        .map(|(name, _)| *name)
+        .collect()
 }
 
 /// Actions are clipped to +-10 (legged_gym clips at 100; a tenth of that is already far outside

@@ -118,11 +118,7 @@ pub fn write(
     let p = &mut obs.proprio;
     p.clear();
     p.resize(proprio::DIM, 0.0);
-    let mut put = |at: usize, values: &[f64]| {
-        for (slot, v) in p[at..at + values.len()].iter_mut().zip(values) {
-            *slot = *v as f32;
-        }
-    };
+    let mut put = |at: usize, values: &[f64]| put_at(p, at, values);
     put(proprio::COMMAND.start, &command);
     put(proprio::GRAVITY.start, &state.gravity_body);
     put(proprio::LINEAR_VELOCITY.start, &state.linear_velocity_body);
@@ -149,11 +145,7 @@ pub fn write(
     let q = &mut obs.privileged;
     q.clear();
     q.resize(privileged::DIM, 0.0);
-    let mut put = |at: usize, values: &[f64]| {
-        for (slot, v) in q[at..at + values.len()].iter_mut().zip(values) {
-            *slot = *v as f32;
-        }
-    };
+    let mut put = |at: usize, values: &[f64]| put_at(q, at, values);
     let flags = |b: [bool; NUM_LEGS]| b.map(|x| f64::from(u8::from(x)));
     put(privileged::FOOT_CONTACT.start, &flags(state.foot_contact));
     put(
@@ -170,4 +162,11 @@ pub fn write(
     put(privileged::EXTERNAL_FORCE.start, &state.external_force);
     put(privileged::EXTERNAL_TORQUE.start, &state.external_torque);
     put(privileged::AIR_TIME.start, &state.air_time);
+}
+
+/// Writes `values` into `out` from index `at`, as `f32`.
+fn put_at(out: &mut [f32], at: usize, values: &[f64]) {
+    for (slot, v) in out[at..at + values.len()].iter_mut().zip(values) {
+        *slot = *v as f32;
+    }
 }

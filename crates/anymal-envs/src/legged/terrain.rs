@@ -137,7 +137,10 @@ impl TileGrid {
                 self.types.len()
             )));
         }
-        if !(0.0..self.tile_size).contains(&self.platform) || !(self.border >= 0.0) {
+        if !(0.0..self.tile_size).contains(&self.platform)
+            || self.border.is_nan()
+            || self.border < 0.0
+        {
             return Err(EnvError::Parameter(format!(
                 "terrain: platform {} must lie in [0, tile_size {}) and border {} be >= 0",
                 self.platform, self.tile_size, self.border

@@ -130,7 +130,7 @@ impl LeggedWorld {
         randomization: &Randomization,
         seed: u64,
     ) -> Result<Vec<ModelVariant>> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_0F_7A_41A7);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_0F7A_41A7);
         let nominal_friction = robot.foot_geoms.map(|g| nominal.geom_friction()[g][0]);
         let count = if randomization.mass_scale.is_none() && randomization.friction.is_none() {
             1
