@@ -17,7 +17,8 @@ const INTEGRATION_STATE: u32 = MjtState::mjSTATE_INTEGRATION as u32;
 
 /// A compiled MuJoCo model and one simulation state.
 pub struct MujocoSim {
-    data: MjData<Arc<MjModel>>,
+    /// The simulation state (the crate's environments read and step it directly).
+    pub(crate) data: MjData<Arc<MjModel>>,
     /// The integration state of a freshly reset `MjData`, restored by [`Self::reset`].
     initial_state: Box<[f64]>,
 }
@@ -136,6 +137,20 @@ impl MujocoSim {
     /// Number of actuators.
     pub fn num_actuators(&self) -> usize {
         self.data.ctrl().len()
+    }
+
+    /// Makes `model` the model this state is simulated with, without MuJoCo-rs's layout
+    /// comparison (which compares the whole model, heightfield included, on every call).
+    ///
+    /// # Safety
+    /// `model` must have this state's model's layout, e.g. be a clone of it with only numeric
+    /// parameters changed (masses, frictions), checked once with
+    /// [`MjModel::is_compatible_with_model`].
+    pub unsafe fn swap_model_unchecked(&mut self, model: Arc<MjModel>) {
+        // SAFETY: the caller guarantees an equal layout.
+        unsafe {
+            self.data.swap_model_unchecked(model);
+        }
     }
 
     /// One raw `mj_step`, for benchmarks of the simulator alone.

@@ -25,6 +25,7 @@ use crate::legged::robot::{JOINTS_PER_LEG, NUM_JOINTS, NUM_LEGS, RobotDescriptio
 use crate::legged::state::RobotState;
 use crate::legged::terrain::TerrainConfig;
 use crate::legged::world::LeggedWorld;
+use crate::mujoco::MujocoSim;
 use crate::space::BoxSpace;
 
 /// How actions become joint targets.
@@ -197,7 +198,7 @@ impl LeggedConfig {
 pub struct LeggedEnv {
     config: Arc<LeggedConfig>,
     world: Arc<LeggedWorld>,
-    data: MjData<Arc<MjModel>>,
+    sim: MujocoSim,
     variant: usize,
     rng: ChaCha8Rng,
     state: RobotState,
@@ -244,7 +245,7 @@ impl LeggedEnv {
 
     /// A copy in an existing world; `index` seeds its generator until the first `reset(seed)`.
     pub fn in_world(config: Arc<LeggedConfig>, world: Arc<LeggedWorld>, index: u64) -> Self {
-        let data = MjData::new(world.variants[0].model.clone());
+        let sim = MujocoSim::from_model(world.variants[0].model.clone());
         let mut rng = ChaCha8Rng::seed_from_u64(index);
         let max_level = world
             .tiles()
@@ -257,7 +258,7 @@ impl LeggedEnv {
             scan_offsets: config.scan.offsets(),
             config,
             world,
-            data,
+            sim,
             variant: 0,
             rng,
             state: RobotState::default(),
@@ -320,18 +321,18 @@ impl LeggedEnv {
         let (p, v) = (robot.root_qpos, robot.root_dof);
         let height = self.world.ground_height(xy[0], xy[1]) + description.start_height;
         let quat = quaternion_from_euler(0.0, 0.0, yaw);
-        let qpos = self.data.qpos_mut();
+        let qpos = self.sim.data.qpos_mut();
         qpos[p..p + 3].copy_from_slice(&[xy[0], xy[1], height]);
         qpos[p + 3..p + 7].copy_from_slice(&quat);
         for j in 0..NUM_JOINTS {
             qpos[robot.joint_qpos[j]] = description.default_pose[j];
         }
-        let qvel = self.data.qvel_mut();
+        let qvel = self.sim.data.qvel_mut();
         qvel[v..v + 6].fill(0.0);
         for j in 0..NUM_JOINTS {
             qvel[robot.joint_dof[j]] = 0.0;
         }
-        self.data.forward();
+        self.sim.data.forward();
         self.start_xy = xy;
         self.steps = 0;
         self.cpg.reset();
@@ -390,12 +391,12 @@ impl LeggedEnv {
 
     /// The MuJoCo data (for inspection, ray casts and rendering).
     pub fn data(&self) -> &MjData<Arc<MjModel>> {
-        &self.data
+        &self.sim.data
     }
 
     /// Mutable MuJoCo data (tests and tools; changing it bypasses the environment's logic).
     pub fn data_mut(&mut self) -> &mut MjData<Arc<MjModel>> {
-        &mut self.data
+        &mut self.sim.data
     }
 
     /// Joint targets for `action`, and the CPG offsets it sets.
@@ -440,7 +441,7 @@ impl LeggedEnv {
     ) -> ([f64; NUM_JOINTS], [f64; NUM_JOINTS], f64) {
         let robot = &self.world.robot;
         let description = &self.world.description;
-        self.data.xfrc_applied_mut()[robot.base_body] = [
+        self.sim.data.xfrc_applied_mut()[robot.base_body] = [
             self.push.force[0],
             self.push.force[1],
             self.push.force[2],
@@ -449,19 +450,19 @@ impl LeggedEnv {
             self.push.torque[2],
         ];
         for (&actuator, &target) in robot.actuators.iter().zip(targets) {
-            self.data.ctrl_mut()[actuator] = target;
+            self.sim.data.ctrl_mut()[actuator] = target;
         }
         let (mut squared, mut last, mut ratio) = ([0.0; NUM_JOINTS], [0.0; NUM_JOINTS], 0.0f64);
         for _ in 0..self.config.decimation {
             for (j, target) in targets.iter().enumerate() {
-                let q = self.data.qpos()[robot.joint_qpos[j]];
-                let qd = self.data.qvel()[robot.joint_dof[j]];
+                let q = self.sim.data.qpos()[robot.joint_qpos[j]];
+                let qd = self.sim.data.qvel()[robot.joint_dof[j]];
                 let demand = description.kp[j] * (target - q) - description.kd[j] * qd;
                 ratio = ratio.max(demand.abs() / description.torque_limits[j]);
             }
-            self.data.step();
+            self.sim.data.step();
             for j in 0..NUM_JOINTS {
-                let tau = self.data.actuator_force()[robot.actuators[j]];
+                let tau = self.sim.data.actuator_force()[robot.actuators[j]];
                 squared[j] += tau * tau;
                 last[j] = tau;
             }
@@ -472,13 +473,13 @@ impl LeggedEnv {
 
     /// How often MuJoCo has found the simulation unstable (it then resets the state itself).
     fn instability_count(&self) -> i32 {
-        self.data.warning()[MjtWarning::mjWARN_BADQACC as usize].number
+        self.sim.data.warning()[MjtWarning::mjWARN_BADQACC as usize].number
     }
 
     /// Reads the simulator into a [`RobotState`]; `dt` is the time since the previous state.
     fn measure(&self, previous: &RobotState, dt: f64) -> RobotState {
         let robot = &self.world.robot;
-        let d = &self.data;
+        let d = &self.sim.data;
         let (qpos, qvel) = (d.qpos(), d.qvel());
         let r = &d.xmat()[robot.base_body];
         let to_body = |v: [f64; 3]| {
@@ -562,13 +563,13 @@ impl LeggedEnv {
             ScanPattern::FootCircles => self.state.foot_position.to_vec(),
             ScanPattern::BaseGrid => vec![self.state.base_position],
         };
-        let world = &self.world;
+        let (world, variant) = (&self.world, self.variant);
         let sample = |offsets: &[[f64; 2]], out: &mut Vec<f32>| {
             out.clear();
             for (g, centre) in centres.iter().enumerate() {
                 for offset in &offsets[g * per_group..(g + 1) * per_group] {
                     let [dx, dy] = rotate_yaw(*offset, yaw_cos, yaw_sin);
-                    let h = world.ground_height(centre[0] + dx, centre[1] + dy);
+                    let h = world.ground_height_in(variant, centre[0] + dx, centre[1] + dy);
                     out.push((h - centre[2]) as f32);
                 }
             }
@@ -761,10 +762,16 @@ impl Env for LeggedEnv {
         let config = self.config.clone();
         let r = &config.randomization;
         // The physical variant, the tile and the pose.
-        self.variant = self.rng.random_range(0..self.world.variants.len());
-        self.data
-            .swap_model(self.world.variants[self.variant].model.clone());
-        self.data.reset();
+        let variant = self.rng.random_range(0..self.world.variants.len());
+        if variant != self.variant {
+            self.variant = variant;
+            // SAFETY: LeggedWorld::new checked that every variant has variant 0's layout.
+            unsafe {
+                self.sim
+                    .swap_model_unchecked(self.world.variants[variant].model.clone())
+            };
+        }
+        self.sim.reset();
         let xy = match self.world.tiles() {
             Some(grid) => {
                 self.column = match self.pinned_column {
@@ -788,8 +795,8 @@ impl Env for LeggedEnv {
         let quat = quaternion_from_euler(roll, pitch, yaw);
         let height = self.world.ground_height(xy[0], xy[1]) + description.start_height;
         let (p, v) = (robot.root_qpos, robot.root_dof);
-        let mut qpos = self.data.qpos().to_vec();
-        let mut qvel = vec![0.0; self.data.qvel().len()];
+        let mut qpos = self.sim.data.qpos().to_vec();
+        let mut qvel = vec![0.0; self.sim.data.qvel().len()];
         qpos[p..p + 3].copy_from_slice(&[xy[0], xy[1], height]);
         qpos[p + 3..p + 7].copy_from_slice(&quat);
         for k in 0..6 {
@@ -800,9 +807,9 @@ impl Env for LeggedEnv {
                 description.default_pose[j] + symmetric(&mut self.rng, r.joint_position);
             qvel[robot.joint_dof[j]] = symmetric(&mut self.rng, r.joint_velocity);
         }
-        self.data.qpos_mut().copy_from_slice(&qpos);
-        self.data.qvel_mut().copy_from_slice(&qvel);
-        self.data.forward();
+        self.sim.data.qpos_mut().copy_from_slice(&qpos);
+        self.sim.data.qvel_mut().copy_from_slice(&qvel);
+        self.sim.data.forward();
         // Episode state.
         self.cpg.reset();
         self.phase_offsets = [0.0; NUM_LEGS];

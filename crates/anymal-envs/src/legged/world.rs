@@ -36,7 +36,8 @@ pub struct LeggedWorld {
     pub heightfield: Option<HeightfieldMap>,
     /// The ground geom.
     pub terrain_geom: usize,
-    /// The physical variants; variant 0 is the nominal model when nothing is randomised.
+    /// The physical variants, all of one layout (checked when built), so that a state can move
+    /// between them; variant 0 is the nominal model when nothing is randomised.
     pub variants: Vec<ModelVariant>,
 }
 
@@ -158,6 +159,12 @@ impl LeggedWorld {
             for (leg, &g) in robot.foot_geoms.iter().enumerate() {
                 model.geom_friction_mut()[g][0] = foot_friction[leg];
             }
+            if !model.is_compatible_with_model(&nominal) {
+                return Err(EnvError::Model {
+                    path: "<robot MJCF with terrain>".into(),
+                    message: "a randomised copy of the model changed its layout".into(),
+                });
+            }
             variants.push(ModelVariant {
                 model: Arc::new(model),
                 foot_friction,
@@ -173,9 +180,15 @@ impl LeggedWorld {
 
     /// Ground height at world `(x, y)`, from the model's own heightfield data.
     pub fn ground_height(&self, x: f64, y: f64) -> f64 {
+        self.ground_height_in(0, x, y)
+    }
+
+    /// The same, read from `variant`'s copy of the data (the copy that variant's collisions
+    /// read, so a scan touches the memory the physics step just touched).
+    pub fn ground_height_in(&self, variant: usize, x: f64, y: f64) -> f64 {
         match &self.heightfield {
             None => 0.0,
-            Some(map) => map.height(self.variants[0].model.hfield_data(), x, y),
+            Some(map) => map.height(self.variants[variant].model.hfield_data(), x, y),
         }
     }
 
