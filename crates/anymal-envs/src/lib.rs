@@ -1,7 +1,8 @@
 //! # anymal-envs
 //!
 //! Environments with Gymnasium's semantics, on MuJoCo: the [`Env`] API, the
-//! [`InvertedPendulum`] (v4 and v5, step for step as Gymnasium's), [`wrappers`] that compose like
+//! [`InvertedPendulum`] (v4 and v5, step for step as Gymnasium's), the quadruped world
+//! ([`legged`]), the Upkie-like wheeled biped ([`upkie`]), [`wrappers`] that compose like
 //! Gymnasium's, [`VectorEnv`] stepping copies on worker threads, the [`MockEnv`] of the PyTorch
 //! package, [`HiddenForceEnv`] (a small structured env that needs memory), a [`Pid`] baseline
 //! and a [`rollout`] helper.
@@ -24,6 +25,7 @@ pub mod pendulum;
 pub mod pid;
 pub mod rollout;
 pub mod space;
+pub mod upkie;
 pub mod vector;
 pub mod wrappers;
 
@@ -41,4 +43,5 @@ pub use pendulum::{
 pub use pid::Pid;
 pub use rollout::{Episode, rollout};
 pub use space::BoxSpace;
+pub use upkie::{UpkieConfig, UpkieGroundVelocity};
 pub use vector::{VectorEnv, VectorStep};

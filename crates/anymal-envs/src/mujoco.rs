@@ -114,6 +114,16 @@ impl MujocoSim {
         self.data.rne_post_constraint();
     }
 
+    /// The compiled model.
+    pub fn model(&self) -> &MjModel {
+        self.data.model()
+    }
+
+    /// The simulation state (positions of bodies, contacts, ...).
+    pub fn data(&self) -> &MjData<Arc<MjModel>> {
+        &self.data
+    }
+
     /// Joint positions.
     pub fn qpos(&self) -> &[f64] {
         self.data.qpos()

@@ -1,0 +1,106 @@
+//! The tutorial's bonus question B1 on the Upkie-like biped: the tutorial's `10 * pitch`
+//! baseline and upstream's PI balancer (`v = 10 pitch + 20 int(pitch) + 5 p + 2 int(p)`) from
+//! the PPO balancer's initial-state noise (pitch 0.1 rad, v_x 1 m/s, omega_y 2 rad/s), 2000-step
+//! episodes on seeds 0..N. Prints each episode's length and the initial forward velocity, and
+//! writes a PNG of pitch, ground position and ground velocity over the first episode.
+//!
+//! `cargo run --release --example upkie_pid`
+
+use anymal::envs::upkie::env::BALANCER_EPISODE_STEPS;
+use anymal::envs::upkie::{UpkieConfig, UpkieGroundVelocity};
+use anymal::envs::wrappers::TimeLimit;
+use anymal::envs::{Env, Pid, rollout};
+use anymal::plot::{Series, line_chart};
+use clap::Parser;
+
+#[derive(Parser)]
+struct Args {
+    /// Episodes (reset seeds 0, 1, ...).
+    #[arg(long, default_value_t = 10)]
+    episodes: u64,
+    /// Where to write the plot of the first episode of the PI balancer.
+    #[arg(long, default_value = "upkie_pid.png")]
+    plot: String,
+}
+
+fn main() -> std::process::ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    // v1's control with the PPO balancer's initial-state noise.
+    let config = UpkieConfig {
+        reset_noise: UpkieConfig::ppo_balancer().reset_noise,
+        ..UpkieConfig::v1()
+    };
+    let controllers: [(&str, fn(f64) -> Pid); 2] = [
+        ("tutorial: 10 * pitch", |_| {
+            Pid::linear(vec![-10.0, 0.0, 0.0, 0.0])
+        }),
+        ("PI: 10 pitch + 20 int pitch + 5 p + 2 int p", |dt| {
+            Pid::new(
+                vec![-10.0, -5.0, 0.0, 0.0],
+                vec![-20.0, -2.0, 0.0, 0.0],
+                vec![0.0; 4],
+                dt,
+            )
+        }),
+    ];
+    for (name, make) in controllers {
+        println!("\n{name}");
+        println!("| seed | initial v_x (m/s) | episode length | return |");
+        println!("|---|---|---|---|");
+        let mut balanced = 0;
+        for seed in 0..args.episodes {
+            let mut env = TimeLimit::new(UpkieGroundVelocity::new(config)?, BALANCER_EPISODE_STEPS);
+            let mut pid = make(env.dt());
+            let episode = rollout(&mut env, Some(seed), BALANCER_EPISODE_STEPS, |obs| {
+                vec![pid.act(obs)]
+            })?;
+            // The rollout reset the env with `seed`; the base's initial velocity is the draw.
+            let mut probe = UpkieGroundVelocity::new(config)?;
+            probe.reset(Some(seed));
+            let v_x = probe.sim().qvel()[0];
+            let length = episode.rewards.len();
+            balanced += usize::from(length == BALANCER_EPISODE_STEPS);
+            let total: f64 = episode.rewards.iter().sum();
+            println!("| {seed} | {v_x:+.2} | {length} | {total:.0} |");
+            if seed == 0 && name.starts_with("PI") {
+                let dt = env.dt();
+                let series = [
+                    "pitch (rad)",
+                    "ground position (m)",
+                    "ground velocity (m/s)",
+                ]
+                .iter()
+                .zip([0, 1, 3])
+                .map(|(label, i)| Series {
+                    name: label.to_string(),
+                    points: episode
+                        .observations
+                        .iter()
+                        .enumerate()
+                        .map(|(t, o)| (t as f64 * dt, o[i]))
+                        .collect(),
+                })
+                .collect::<Vec<_>>();
+                line_chart(
+                    &args.plot,
+                    "Upkie, PI balancer, seed 0",
+                    "time (s)",
+                    "value",
+                    &series,
+                )?;
+            }
+        }
+        println!("balanced {balanced}/{} episodes", args.episodes);
+    }
+    println!("\nwrote {}", args.plot);
+    Ok(())
+}
