@@ -23,14 +23,11 @@ struct Args {
     plot: String,
 }
 
+/// Builds a controller for a step of `dt` seconds.
+type MakePid = fn(f64) -> Pid;
+
 fn main() -> std::process::ExitCode {
-    match run(Args::parse()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    anymal::cli::report(run(Args::parse()))
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
@@ -39,7 +36,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         reset_noise: UpkieConfig::ppo_balancer().reset_noise,
         ..UpkieConfig::v1()
     };
-    let controllers: [(&str, fn(f64) -> Pid); 2] = [
+    let controllers: [(&str, MakePid); 2] = [
         ("tutorial: 10 * pitch", |_| {
             Pid::linear(vec![-10.0, 0.0, 0.0, 0.0])
         }),

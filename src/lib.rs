@@ -8,8 +8,9 @@
 //! - [`rl`]: training algorithms.
 //! - [`envs`]: environments (MuJoCo), wrappers, vector environments.
 //!
-//! and adds [`plot`], PNG line charts for the examples.
+//! and adds [`plot`], PNG charts for the examples, and [`cli`], what their command lines share.
 
+pub mod cli;
 pub mod plot;
 
 pub use anymal_core as core;

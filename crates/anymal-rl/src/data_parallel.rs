@@ -253,16 +253,17 @@ mod tests {
             }
             problem.loss(mlp, rows)
         };
-        let error = sharded_gradients(&problem.mlp, ROWS, 2, failing)
-            .err()
-            .expect("the second shard fails");
+        let Err(error) = sharded_gradients(&problem.mlp, ROWS, 2, failing) else {
+            panic!("the second shard fails");
+        };
         assert_eq!(
             error.to_string(),
             RlError::NonFinite("rows 19..37".into()).to_string()
         );
-        let error = sharded_gradients(&problem.mlp, 0, 2, |mlp, rows| problem.loss(mlp, rows))
-            .err()
-            .expect("no rows");
+        let Err(error) = sharded_gradients(&problem.mlp, 0, 2, |mlp, rows| problem.loss(mlp, rows))
+        else {
+            panic!("no rows");
+        };
         assert!(error.to_string().contains("no rows"), "{error}");
     }
 

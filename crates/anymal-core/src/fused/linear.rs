@@ -762,7 +762,7 @@ mod tests {
         let x = Tensor::<2>::random([37, 3], Distribution::Normal(0.0, 1.0), &device).transpose();
         let bias = layer.bias.as_ref().unwrap().val();
         let fused = flex_linear(
-            &[x.clone()],
+            std::slice::from_ref(&x),
             &layer.weight.val(),
             &bias,
             LinearActivation::LeakyRelu,
@@ -790,7 +790,7 @@ mod tests {
                         &device,
                     );
                     let fused = flex_linear(
-                        &[x.clone()],
+                        std::slice::from_ref(&x),
                         &layer.weight.val(),
                         &layer.bias.as_ref().unwrap().val(),
                         LinearActivation::Identity,
