@@ -169,7 +169,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     while ppo.num_timesteps() < ppo.total_timesteps() {
         ppo.iterate(&mut envs, &mut logger)?;
         iteration += 1;
-        if iteration % 50 == 0 {
+        if iteration.is_multiple_of(50) {
             ppo.save(&checkpoint)?;
         }
     }
