@@ -504,6 +504,13 @@ fn every_legged_gym_reward_term_on_a_constructed_state() {
     close(value(RewardTerm::ActionRate), 0.09);
     close(value(RewardTerm::FeetAirTime), 0.2 + -0.3);
     close(value(RewardTerm::BodyCollision), 1.0);
+    let mut tilted = s.clone();
+    tilted.gravity_body = [0.3, -0.4, -0.866];
+    let cx_tilted = context(&tilted, &targets);
+    close(RewardTerm::Orientation.value(&cx_tilted), 0.25);
+    let flat = RewardConfig::legged_gym_flat();
+    assert!(flat.terms.contains(&(RewardTerm::Orientation, -5.0)));
+    assert!(flat.terms.contains(&(RewardTerm::TorqueSquared, -2.5e-5)));
     // Scaled by dt and clipped at zero.
     let config = RewardConfig::legged_gym();
     let mut weighted = Vec::new();

@@ -77,6 +77,8 @@ pub enum RewardTerm {
     FeetAirTime,
     /// legged_gym `collision`: number of thighs and shanks touching.
     BodyCollision,
+    /// legged_gym `orientation`: `g_x^2 + g_y^2`, gravity in the base frame.
+    Orientation,
 }
 
 impl RewardTerm {
@@ -103,6 +105,7 @@ impl RewardTerm {
             Self::ActionRate => "rewards/action_rate",
             Self::FeetAirTime => "rewards/feet_air_time",
             Self::BodyCollision => "rewards/body_collision",
+            Self::Orientation => "rewards/orientation",
         }
     }
 
@@ -134,6 +137,10 @@ impl RewardTerm {
             Self::ActionRate => squared_distance(&cx.targets[0], &cx.targets[1]),
             Self::FeetAirTime => feet_air_time(cx),
             Self::BodyCollision => body_contacts(cx.state),
+            Self::Orientation => {
+                let g = cx.state.gravity_body;
+                g[0] * g[0] + g[1] * g[1]
+            }
         }
     }
 }
@@ -204,6 +211,22 @@ impl RewardConfig {
             curriculum_start: 1.0,
             curriculum_exponent: 1.0,
         }
+    }
+
+    /// legged_gym's ANYmal C flat-ground reward: the rough one with an orientation penalty of
+    /// -5, torques -2.5e-5 and feet air time 2.
+    pub fn legged_gym_flat() -> Self {
+        use RewardTerm::*;
+        let mut config = Self::legged_gym();
+        for (term, weight) in &mut config.terms {
+            match term {
+                TorqueSquared => *weight = -2.5e-5,
+                FeetAirTime => *weight = 2.0,
+                _ => {}
+            }
+        }
+        config.terms.push((Orientation, -5.0));
+        config
     }
 
     /// The step's reward and each weighted term, in `terms` order.
