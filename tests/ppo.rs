@@ -393,6 +393,7 @@ fn logs_are_readable_tensorboard_and_csv() {
             .find(|v| v.tag == tag)
             .unwrap()
             .simple_value
+            .expect("every scalar carries its value")
     };
     assert_eq!(value_of("time/total_timesteps"), 256.0);
     assert_eq!(value_of("train/n_updates"), 2.0);

@@ -43,9 +43,11 @@ pub struct SummaryValue {
     /// Name of the scalar, e.g. `rollout/ep_rew_mean`.
     #[prost(string, tag = "1")]
     pub tag: String,
-    /// The value.
-    #[prost(float, tag = "2")]
-    pub simple_value: f32,
+    /// The value. In TensorBoard's `summary.proto` it is a member of a `oneof`, which proto3
+    /// always writes when set, zero included; a plain proto3 scalar would leave a zero out and
+    /// TensorBoard would drop the tag. Hence `optional`, which prost encodes the same way.
+    #[prost(float, optional, tag = "2")]
+    pub simple_value: Option<f32>,
 }
 
 /// CRC-32C masked as TFRecord stores it.
@@ -107,7 +109,7 @@ impl EventWriter {
             .iter()
             .map(|(tag, v)| SummaryValue {
                 tag: tag.clone(),
-                simple_value: *v as f32,
+                simple_value: Some(*v as f32),
             })
             .collect();
         self.write_event(&Event {
@@ -200,12 +202,78 @@ mod tests {
         let values = &events[1].summary.as_ref().unwrap().value;
         assert_eq!(events[1].step, 2048);
         assert_eq!(values[0].tag, "rollout/ep_rew_mean");
-        assert_eq!(values[0].simple_value, 12.5);
+        assert_eq!(values[0].simple_value, Some(12.5));
         assert_eq!(values[1].tag, "time/fps");
         assert_eq!(
             events[2].summary.as_ref().unwrap().value[0].simple_value,
-            30.25
+            Some(30.25)
         );
+    }
+
+    /// Fields of one protobuf message, `(field number, wire type, payload)`, read per the
+    /// protobuf wire-format specification (varint keys; types 0 varint, 1 fixed64, 2
+    /// length-delimited, 5 fixed32), independently of the prost encoder.
+    fn wire_fields(mut bytes: &[u8]) -> Vec<(u64, u8, Vec<u8>)> {
+        fn varint(bytes: &mut &[u8]) -> u64 {
+            let (mut value, mut shift) = (0u64, 0);
+            loop {
+                let byte = bytes[0];
+                *bytes = &bytes[1..];
+                value |= u64::from(byte & 0x7f) << shift;
+                if byte & 0x80 == 0 {
+                    return value;
+                }
+                shift += 7;
+            }
+        }
+        let mut fields = Vec::new();
+        while !bytes.is_empty() {
+            let key = varint(&mut bytes);
+            let (field, wire) = (key >> 3, (key & 7) as u8);
+            let len = match wire {
+                0 => {
+                    let v = varint(&mut bytes);
+                    fields.push((field, wire, v.to_le_bytes().to_vec()));
+                    continue;
+                }
+                1 => 8,
+                2 => varint(&mut bytes) as usize,
+                5 => 4,
+                other => panic!("wire type {other}"),
+            };
+            fields.push((field, wire, bytes[..len].to_vec()));
+            bytes = &bytes[len..];
+        }
+        fields
+    }
+
+    #[test]
+    fn a_zero_scalar_is_in_the_file_per_the_wire_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = EventWriter::create(dir.path()).unwrap();
+        writer
+            .add_scalars(7, &[("time/time_elapsed".into(), 0.0)])
+            .unwrap();
+        drop(writer);
+        let file = std::fs::read_dir(dir.path())
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        let data = std::fs::read(file.path()).unwrap();
+        // TFRecord: u64 length, u32 CRC, payload, u32 CRC; the second record is the scalar.
+        let first = u64::from_le_bytes(data[..8].try_into().unwrap()) as usize;
+        let second = &data[8 + 4 + first + 4..];
+        let length = u64::from_le_bytes(second[..8].try_into().unwrap()) as usize;
+        let event = wire_fields(&second[12..12 + length]);
+        let summary = &event.iter().find(|f| f.0 == 5).expect("Event.summary").2;
+        let value = &wire_fields(summary)[0];
+        assert_eq!((value.0, value.1), (1, 2), "Summary.value");
+        let value = wire_fields(&value.2);
+        assert_eq!(value[0].2, b"time/time_elapsed".to_vec());
+        // simple_value: field 2, fixed32, present although zero.
+        assert_eq!((value[1].0, value[1].1), (2, 5), "{value:?}");
+        assert_eq!(f32::from_le_bytes(value[1].2[..4].try_into().unwrap()), 0.0);
     }
 
     #[test]
