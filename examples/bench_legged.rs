@@ -270,9 +270,10 @@ fn main() {
         args.rounds
     );
     println!(
-        "| terrain | setup | threads | policy steps/s | per core | of the raw loop per core |"
+        "| terrain | setup | threads | policy steps/s | per core | of the raw loop per core | \
+         of the raw loop on as many threads |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for (name, terrain) in &terrains {
         let setups: [(&str, usize, &dyn Fn() -> f64); 6] = [
             ("raw mj_step loop", 1, &|| raw_loop(terrain, n, 0)),
@@ -295,7 +296,7 @@ fn main() {
             }
         }
         let rates: Vec<f64> = rates.into_iter().map(median).collect();
-        let raw_per_core = rates[0];
+        let raw = [rates[0], rates[1]];
         for ((setup, threads, _), rate) in setups.iter().zip(&rates) {
             let label = if *setup == "VectorEnv" {
                 format!("VectorEnv({})", args.num_envs)
@@ -304,8 +305,9 @@ fn main() {
             };
             let per_core = rate / *threads as f64;
             println!(
-                "| {name} | {label} | {threads} | {rate:.0} | {per_core:.0} | {:.2} |",
-                per_core / raw_per_core
+                "| {name} | {label} | {threads} | {rate:.0} | {per_core:.0} | {:.2} | {:.2} |",
+                per_core / raw[0],
+                rate / raw[threads - 1]
             );
         }
     }
