@@ -15,6 +15,40 @@ use crate::error::{EnvError, Result};
 /// switches, user and plugin state (`mjSTATE_INTEGRATION`).
 const INTEGRATION_STATE: u32 = MjtState::mjSTATE_INTEGRATION as u32;
 
+/// Sets an actuator's law to `force = gain * ctrl + bias[0] + bias[1] q + bias[2] qd`, clamped
+/// to `+-force_limit`, with the control unclamped: a position servo is `(kp, [0, -kp, -kd])`,
+/// a velocity servo `(kd, [0, 0, -kd])`. The actuator must have a fixed gain and an affine bias
+/// (MJCF `<position>` or `<velocity>`).
+pub fn set_actuator_law(
+    model: &mut MjModel,
+    actuator: usize,
+    gain: f64,
+    bias: [f64; 3],
+    force_limit: f64,
+) {
+    // SAFETY: a gain is a plain number that mj_step reads; no size or address in the model
+    // changes.
+    unsafe { model.actuator_gainprm_mut()[actuator][0] = gain };
+    model.actuator_biasprm_mut()[actuator][..3].copy_from_slice(&bias);
+    model.actuator_forcerange_mut()[actuator] = [-force_limit, force_limit];
+    model.actuator_forcelimited_mut()[actuator] = true;
+    model.actuator_ctrllimited_mut()[actuator] = false;
+}
+
+/// MuJoCo's quaternion `(w, x, y, z)` for roll, pitch and yaw (rotations about z, then y, then
+/// x of the body).
+pub fn quaternion_from_euler(roll: f64, pitch: f64, yaw: f64) -> [f64; 4] {
+    let (sr, cr) = (roll / 2.0).sin_cos();
+    let (sp, cp) = (pitch / 2.0).sin_cos();
+    let (sy, cy) = (yaw / 2.0).sin_cos();
+    [
+        cr * cp * cy + sr * sp * sy,
+        sr * cp * cy - cr * sp * sy,
+        cr * sp * cy + sr * cp * sy,
+        cr * cp * sy - sr * sp * cy,
+    ]
+}
+
 /// A compiled MuJoCo model and one simulation state.
 pub struct MujocoSim {
     /// The simulation state (the crate's environments read and step it directly).

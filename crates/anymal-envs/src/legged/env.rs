@@ -25,7 +25,7 @@ use crate::legged::robot::{JOINTS_PER_LEG, NUM_JOINTS, NUM_LEGS, RobotDescriptio
 use crate::legged::state::RobotState;
 use crate::legged::terrain::TerrainConfig;
 use crate::legged::world::LeggedWorld;
-use crate::mujoco::MujocoSim;
+use crate::mujoco::{MujocoSim, quaternion_from_euler};
 use crate::space::BoxSpace;
 
 /// How actions become joint targets.
@@ -216,8 +216,10 @@ pub struct LeggedEnv {
     steps: usize,
     instabilities_at_reset: i32,
     needs_reset: bool,
+    /// The scan pattern's offsets, repeated for each group (foot).
     scan_offsets: Vec<[f64; 2]>,
-    scratch_points: Vec<[f64; 2]>,
+    /// The offsets of this step's noisy scan.
+    noisy_offsets: Vec<[f64; 2]>,
     weighted_terms: Vec<f64>,
     obs: StructuredObs,
 }
@@ -255,7 +257,10 @@ impl LeggedEnv {
             cpg: Cpg::new(config.cpg),
             command: Command::draw(&config.commands, &mut rng),
             reward_curriculum: config.reward.curriculum_start,
-            scan_offsets: config.scan.offsets(),
+            scan_offsets: {
+                let (groups, _) = config.scan.shape();
+                config.scan.offsets().repeat(groups)
+            },
             config,
             world,
             sim,
@@ -273,7 +278,7 @@ impl LeggedEnv {
             steps: 0,
             instabilities_at_reset: 0,
             needs_reset: true,
-            scratch_points: Vec::new(),
+            noisy_offsets: Vec::new(),
             weighted_terms: Vec::new(),
             obs: StructuredObs {
                 proprio: vec![0.0; proprio::DIM],
@@ -316,29 +321,48 @@ impl LeggedEnv {
                 "place: position {xy:?} and yaw {yaw} must be finite"
             )));
         }
-        let robot = &self.world.robot;
-        let description = &self.world.description;
-        let (p, v) = (robot.root_qpos, robot.root_dof);
-        let height = self.world.ground_height(xy[0], xy[1]) + description.start_height;
+        let default_pose = self.world.description.default_pose;
         let quat = quaternion_from_euler(0.0, 0.0, yaw);
-        let qpos = self.sim.data.qpos_mut();
-        qpos[p..p + 3].copy_from_slice(&[xy[0], xy[1], height]);
-        qpos[p + 3..p + 7].copy_from_slice(&quat);
-        for j in 0..NUM_JOINTS {
-            qpos[robot.joint_qpos[j]] = description.default_pose[j];
-        }
-        let qvel = self.sim.data.qvel_mut();
-        qvel[v..v + 6].fill(0.0);
-        for j in 0..NUM_JOINTS {
-            qvel[robot.joint_dof[j]] = 0.0;
-        }
-        self.sim.data.forward();
+        self.set_pose(xy, quat, default_pose, [0.0; 6], [0.0; NUM_JOINTS]);
         self.start_xy = xy;
         self.steps = 0;
         self.cpg.reset();
-        self.state = self.measure(&RobotState::default(), 0.0);
-        self.history = History::steady(&self.state, description.default_pose);
+        self.start_measuring();
         Ok(self.write_observation())
+    }
+
+    /// Stands the robot at `xy` on the ground (at the start height) with orientation `quat`,
+    /// the given joint angles, base velocity (linear world, angular body frame) and joint
+    /// velocities; `mj_forward` follows.
+    fn set_pose(
+        &mut self,
+        xy: [f64; 2],
+        quat: [f64; 4],
+        joint_position: [f64; NUM_JOINTS],
+        base_velocity: [f64; 6],
+        joint_velocity: [f64; NUM_JOINTS],
+    ) {
+        let robot = &self.world.robot;
+        let height = self.world.ground_height(xy[0], xy[1]) + self.world.description.start_height;
+        let (p, v) = (robot.root_qpos, robot.root_dof);
+        let mut qpos = self.sim.qpos().to_vec();
+        let mut qvel = vec![0.0; self.sim.qvel().len()];
+        qpos[p..p + 3].copy_from_slice(&[xy[0], xy[1], height]);
+        qpos[p + 3..p + 7].copy_from_slice(&quat);
+        qvel[v..v + 6].copy_from_slice(&base_velocity);
+        for j in 0..NUM_JOINTS {
+            qpos[robot.joint_qpos[j]] = joint_position[j];
+            qvel[robot.joint_dof[j]] = joint_velocity[j];
+        }
+        self.sim
+            .set_state(&qpos, &qvel)
+            .expect("sizes of this model");
+    }
+
+    /// The state and history at the start of an episode (nothing measured before).
+    fn start_measuring(&mut self) {
+        self.state = self.measure(&RobotState::default(), 0.0);
+        self.history = History::steady(&self.state, self.world.description.default_pose);
     }
 
     /// Sets the command until the next draw (scripted commands, evaluation protocols).
@@ -557,38 +581,30 @@ impl LeggedEnv {
 
     /// Fills the noiseless (and, with a noise model, the noisy) height scans.
     fn scan(&mut self) {
-        let (groups, per_group) = self.config.scan.shape();
+        let (_, per_group) = self.config.scan.shape();
         let (yaw_sin, yaw_cos) = self.state.yaw.sin_cos();
-        let centres: Vec<[f64; 3]> = match self.config.scan {
-            ScanPattern::FootCircles => self.state.foot_position.to_vec(),
-            ScanPattern::BaseGrid => vec![self.state.base_position],
+        let centres: &[[f64; 3]] = match self.config.scan {
+            ScanPattern::FootCircles => &self.state.foot_position,
+            ScanPattern::BaseGrid => std::slice::from_ref(&self.state.base_position),
         };
         let (world, variant) = (&self.world, self.variant);
         let sample = |offsets: &[[f64; 2]], out: &mut Vec<f32>| {
             out.clear();
-            for (g, centre) in centres.iter().enumerate() {
-                for offset in &offsets[g * per_group..(g + 1) * per_group] {
+            for (centre, group) in centres.iter().zip(offsets.chunks(per_group)) {
+                for offset in group {
                     let [dx, dy] = rotate_yaw(*offset, yaw_cos, yaw_sin);
                     let h = world.ground_height_in(variant, centre[0] + dx, centre[1] + dy);
                     out.push((h - centre[2]) as f32);
                 }
             }
         };
-        if self.scratch_points.len() != groups * per_group {
-            self.scratch_points = (0..groups)
-                .flat_map(|_| self.scan_offsets.clone())
-                .collect();
-        }
-        self.scratch_points
-            .iter_mut()
-            .zip(self.scan_offsets.iter().cycle())
-            .for_each(|(p, o)| *p = *o);
-        sample(&self.scratch_points, &mut self.obs.extero);
+        sample(&self.scan_offsets, &mut self.obs.extero);
         match (&self.config.noise, &self.noise) {
             (Some(noise), Some(episode)) => {
                 let level = self.config.noise_level;
-                noise.shift_positions(episode, level, &mut self.scratch_points, &mut self.rng);
-                sample(&self.scratch_points, &mut self.obs.noisy_extero);
+                self.noisy_offsets.clone_from(&self.scan_offsets);
+                noise.shift_positions(episode, level, &mut self.noisy_offsets, &mut self.rng);
+                sample(&self.noisy_offsets, &mut self.obs.noisy_extero);
                 noise.apply(episode, level, &mut self.obs.noisy_extero, &mut self.rng);
             }
             _ => self.obs.noisy_extero.clear(),
@@ -613,7 +629,7 @@ impl LeggedEnv {
     }
 
     /// Which terminations hold, by name.
-    fn terminations(&self) -> [(&'static str, bool); 4] {
+    fn termination_checks(&self) -> [(&'static str, bool); 4] {
         let t = &self.config.termination;
         let s = &self.state;
         let finite = s
@@ -783,8 +799,6 @@ impl Env for LeggedEnv {
             None => [0.0, 0.0],
         };
         self.start_xy = xy;
-        let robot = &self.world.robot;
-        let description = &self.world.description;
         let yaw = self
             .rng
             .random_range(-std::f64::consts::PI..std::f64::consts::PI);
@@ -792,24 +806,17 @@ impl Env for LeggedEnv {
             symmetric(&mut self.rng, r.base_tilt),
             symmetric(&mut self.rng, r.base_tilt),
         );
-        let quat = quaternion_from_euler(roll, pitch, yaw);
-        let height = self.world.ground_height(xy[0], xy[1]) + description.start_height;
-        let (p, v) = (robot.root_qpos, robot.root_dof);
-        let mut qpos = self.sim.data.qpos().to_vec();
-        let mut qvel = vec![0.0; self.sim.data.qvel().len()];
-        qpos[p..p + 3].copy_from_slice(&[xy[0], xy[1], height]);
-        qpos[p + 3..p + 7].copy_from_slice(&quat);
-        for k in 0..6 {
-            qvel[v + k] = symmetric(&mut self.rng, r.base_velocity);
-        }
+        let base_velocity: [f64; 6] =
+            std::array::from_fn(|_| symmetric(&mut self.rng, r.base_velocity));
+        // Drawn joint after joint, angle then velocity.
+        let (mut joint_position, mut joint_velocity) = ([0.0; NUM_JOINTS], [0.0; NUM_JOINTS]);
         for j in 0..NUM_JOINTS {
-            qpos[robot.joint_qpos[j]] =
-                description.default_pose[j] + symmetric(&mut self.rng, r.joint_position);
-            qvel[robot.joint_dof[j]] = symmetric(&mut self.rng, r.joint_velocity);
+            joint_position[j] =
+                self.world.description.default_pose[j] + symmetric(&mut self.rng, r.joint_position);
+            joint_velocity[j] = symmetric(&mut self.rng, r.joint_velocity);
         }
-        self.sim.data.qpos_mut().copy_from_slice(&qpos);
-        self.sim.data.qvel_mut().copy_from_slice(&qvel);
-        self.sim.data.forward();
+        let quat = quaternion_from_euler(roll, pitch, yaw);
+        self.set_pose(xy, quat, joint_position, base_velocity, joint_velocity);
         // Episode state.
         self.cpg.reset();
         self.phase_offsets = [0.0; NUM_LEGS];
@@ -822,8 +829,7 @@ impl Env for LeggedEnv {
         self.steps = 0;
         self.instabilities_at_reset = self.instability_count();
         self.needs_reset = false;
-        self.state = self.measure(&RobotState::default(), 0.0);
-        self.history = History::steady(&self.state, description.default_pose);
+        self.start_measuring();
         let info = Info {
             episode: None,
             values: vec![("terrain_level", self.level as f64)],
@@ -851,7 +857,7 @@ impl Env for LeggedEnv {
         let swing = self.swing();
         self.advance_episode(dt);
         let obs = self.write_observation();
-        let terminations = self.terminations();
+        let terminations = self.termination_checks();
         let terminated = terminations.iter().any(|(_, t)| *t);
         let truncated = self.steps as f64 * dt >= self.config.episode_seconds - 1e-9;
         let (reward, mut values) = self.reward(swing, &obs.extero);
@@ -890,17 +896,4 @@ impl Env for LeggedEnv {
     fn dt(&self) -> f64 {
         self.world.physics_dt() * self.config.decimation as f64
     }
-}
-
-/// MuJoCo's quaternion `(w, x, y, z)` for roll, pitch, yaw (applied in z-y-x order).
-fn quaternion_from_euler(roll: f64, pitch: f64, yaw: f64) -> [f64; 4] {
-    let (sr, cr) = (roll / 2.0).sin_cos();
-    let (sp, cp) = (pitch / 2.0).sin_cos();
-    let (sy, cy) = (yaw / 2.0).sin_cos();
-    [
-        cr * cp * cy + sr * sp * sy,
-        sr * cp * cy - cr * sp * sy,
-        cr * sp * cy + sr * cp * sy,
-        cr * cp * sy - sr * sp * cy,
-    ]
 }

@@ -12,7 +12,7 @@
 use mujoco_rs::prelude::*;
 
 use crate::error::{EnvError, Result};
-use crate::legged::robot::{LegDescription, ResolvedRobot};
+use crate::legged::robot::{JOINTS_PER_LEG, LegDescription, ResolvedRobot};
 
 /// One leg's link offsets (from the model) and its knee branch.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,9 +69,7 @@ impl LegKinematics {
         let expected_axes = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 1.0, 0.0]];
         for (j, axis) in expected_axes.iter().enumerate() {
             let name = &description.joints[j];
-            let id = model
-                .name_to_id(MjtObjBase::mjOBJ_JOINT, name)
-                .expect("resolved before");
+            let id = robot.joints[leg * JOINTS_PER_LEG + j];
             let (a, p) = (model.jnt_axis()[id], model.jnt_pos()[id]);
             let axis_ok = a.iter().zip(axis).all(|(x, y)| (x - y).abs() < 1e-9);
             let pos_ok = p.iter().all(|x| x.abs() < 1e-9);

@@ -250,6 +250,7 @@ impl RobotDescription {
             base_geoms: geom_of(base),
             thigh_geoms: legs.map(|l| geom_of(l[1])),
             shank_geoms: legs.map(|l| geom_of(l[2])),
+            joints: joint_ids,
             joint_qpos: qpos,
             joint_dof: dof,
             actuators,
@@ -285,6 +286,8 @@ pub struct ResolvedRobot {
     pub thigh_geoms: [Vec<usize>; NUM_LEGS],
     /// Colliding geoms of each shank.
     pub shank_geoms: [Vec<usize>; NUM_LEGS],
+    /// Joint ids, in the description's order.
+    pub joints: [usize; NUM_JOINTS],
     /// Address of each actuated joint in `qpos`.
     pub joint_qpos: [usize; NUM_JOINTS],
     /// Address of each actuated joint in `qvel`.

@@ -13,6 +13,7 @@ use crate::legged::kinematics::LegKinematics;
 use crate::legged::randomization::Randomization;
 use crate::legged::robot::{JOINTS_PER_LEG, NUM_LEGS, ResolvedRobot, RobotDescription};
 use crate::legged::terrain::{HeightfieldMap, TERRAIN_GEOM_ATTRIBUTES, TerrainConfig, TileGrid};
+use crate::mujoco::set_actuator_law;
 
 /// One physical variant of the model (masses and foot friction).
 pub struct ModelVariant {
@@ -67,12 +68,13 @@ impl LeggedWorld {
                 message: "no <worldbody> element to add the terrain to".into(),
             });
         };
-        let at = at + "<worldbody>".len();
-        let xml = format!("{}{geom}{}", &robot_xml[..at], &robot_xml[at..]);
-        let xml = match xml.find("<worldbody>") {
-            Some(w) => format!("{}{asset}{}", &xml[..w], &xml[w..]),
-            None => unreachable!("found above"),
-        };
+        // The asset goes before <worldbody>, the ground geom first inside it.
+        let inside = at + "<worldbody>".len();
+        let xml = format!(
+            "{}{asset}<worldbody>{geom}{}",
+            &robot_xml[..at],
+            &robot_xml[inside..]
+        );
         let mut model = MjModel::from_xml_string(&xml).map_err(|e| EnvError::Model {
             path: "<robot MJCF with terrain>".into(),
             message: e.to_string(),
@@ -220,21 +222,8 @@ fn configure_actuators(
                  affine bias, no dynamics)"
             )));
         }
-        let (kp, kd, limit) = (
-            description.kp[j],
-            description.kd[j],
-            description.torque_limits[j],
-        );
-        // SAFETY: a gain is a plain number that mj_step reads; changing it changes no size or
-        // address in the model.
-        unsafe { model.actuator_gainprm_mut()[a][0] = kp };
-        let bias = &mut model.actuator_biasprm_mut()[a];
-        bias[0] = 0.0;
-        bias[1] = -kp;
-        bias[2] = -kd;
-        model.actuator_forcerange_mut()[a] = [-limit, limit];
-        model.actuator_forcelimited_mut()[a] = true;
-        model.actuator_ctrllimited_mut()[a] = false;
+        let (kp, kd) = (description.kp[j], description.kd[j]);
+        set_actuator_law(model, a, kp, [0.0, -kp, -kd], description.torque_limits[j]);
     }
     Ok(())
 }

@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::env::{Env, Info, ObservationSpace, Step, check_action};
 use crate::error::{EnvError, Result};
-use crate::mujoco::MujocoSim;
+use crate::mujoco::{MujocoSim, quaternion_from_euler, set_actuator_law};
 use crate::space::BoxSpace;
 use crate::upkie::odometry::WheelOdometry;
 use crate::upkie::reward::UpkieReward;
@@ -148,22 +148,19 @@ impl UpkieGroundVelocity {
         let mut model = MujocoSim::compile_xml_string(UPKIE_XML)?;
         let joints = UpkieJoints::resolve(&model)?;
         let model_mut = std::sync::Arc::get_mut(&mut model).expect("just compiled, not shared");
+        let (kp, kd) = (config.leg_kp, config.leg_kd);
         for side in 0..2 {
             for &a in &joints.leg_actuators[side] {
-                // SAFETY: a gain is a plain number that mj_step reads; no size or address moves.
-                unsafe { model_mut.actuator_gainprm_mut()[a][0] = config.leg_kp };
-                let bias = &mut model_mut.actuator_biasprm_mut()[a];
-                bias[1] = -config.leg_kp;
-                bias[2] = -config.leg_kd;
-                model_mut.actuator_forcerange_mut()[a] =
-                    [-config.leg_torque_limit, config.leg_torque_limit];
+                set_actuator_law(model_mut, a, kp, [0.0, -kp, -kd], config.leg_torque_limit);
             }
-            let a = joints.wheel_actuators[side];
-            // SAFETY: as above.
-            unsafe { model_mut.actuator_gainprm_mut()[a][0] = config.wheel_kd };
-            model_mut.actuator_biasprm_mut()[a][2] = -config.wheel_kd;
-            model_mut.actuator_forcerange_mut()[a] =
-                [-config.wheel_torque_limit, config.wheel_torque_limit];
+            let wheel_kd = config.wheel_kd;
+            set_actuator_law(
+                model_mut,
+                joints.wheel_actuators[side],
+                wheel_kd,
+                [0.0, 0.0, -wheel_kd],
+                config.wheel_torque_limit,
+            );
         }
         Ok(Self {
             command: VelocityCommand::new(
@@ -255,10 +252,8 @@ impl Env for UpkieGroundVelocity {
         let (p, v) = (self.joints.root_qpos, self.joints.root_dof);
         let mut qpos = self.sim.qpos().to_vec();
         let mut qvel = vec![0.0; self.sim.qvel().len()];
-        // ZYX with zero yaw: q = q_pitch * q_roll.
-        let (sp, cp) = (pitch / 2.0).sin_cos();
-        let (sr, cr) = (roll / 2.0).sin_cos();
-        qpos[p..p + 7].copy_from_slice(&[x, 0.0, 0.6 + z, cp * cr, cp * sr, sp * cr, -sp * sr]);
+        qpos[p..p + 3].copy_from_slice(&[x, 0.0, 0.6 + z]);
+        qpos[p + 3..p + 7].copy_from_slice(&quaternion_from_euler(roll, pitch, 0.0));
         // Base-frame velocities: the free joint's linear velocity is in the world frame.
         let (s, c) = pitch.sin_cos();
         let (sroll, croll) = roll.sin_cos();
