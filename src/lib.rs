@@ -8,10 +8,12 @@
 //! - [`rl`]: training algorithms.
 //! - [`envs`]: environments (MuJoCo), wrappers, vector environments.
 //!
-//! and adds [`plot`], PNG charts for the examples, and [`cli`], what their command lines share.
+//! and adds [`plot`], PNG charts for the examples, [`cli`], what their command lines share, and
+//! [`teacher`], the quadruped teacher's training setups and evaluation protocol.
 
 pub mod cli;
 pub mod plot;
+pub mod teacher;
 
 pub use anymal_core as core;
 pub use anymal_envs as envs;

@@ -210,3 +210,76 @@ pub fn height_map(
     root.present()?;
     Ok(())
 }
+
+/// A table of values in [0, 1] drawn as coloured cells (red 0 .. green 1), each with its value
+/// as a percentage: rows top to bottom, columns left to right.
+pub struct Heatmap<'a> {
+    /// Title above the table.
+    pub title: &'a str,
+    /// One label per row.
+    pub rows: Vec<String>,
+    /// One label per column.
+    pub columns: Vec<String>,
+    /// `values[row][column]`.
+    pub values: Vec<Vec<f64>>,
+}
+
+/// Draws a [`Heatmap`] into a PNG at `path`.
+pub fn heatmap(path: impl AsRef<Path>, map: &Heatmap) -> Result<(), Box<dyn std::error::Error>> {
+    let path = path.as_ref();
+    let (rows, columns) = (map.rows.len(), map.columns.len());
+    if rows == 0 || columns == 0 || map.values.len() != rows {
+        return Err(format!("{}: heatmap needs rows x columns values", path.display()).into());
+    }
+    if let Some(row) = map.values.iter().find(|r| r.len() != columns) {
+        return Err(format!(
+            "{}: a heatmap row has {} values for {columns} columns",
+            path.display(),
+            row.len()
+        )
+        .into());
+    }
+    let (cell_w, cell_h, left, top) = (110u32, 40u32, 130u32, 60u32);
+    let size = (
+        left + cell_w * columns as u32 + 20,
+        top + cell_h * rows as u32 + 20,
+    );
+    let root = BitMapBackend::new(path, size).into_drawing_area();
+    root.fill(&WHITE)?;
+    let text = font_available();
+    if text {
+        root.draw_text(
+            map.title,
+            &("sans-serif", 20).into_text_style(&root),
+            (10, 8),
+        )?;
+    }
+    let style = ("sans-serif", 15).into_text_style(&root);
+    for (c, label) in map.columns.iter().enumerate() {
+        if text {
+            let x = (left + c as u32 * cell_w + 6) as i32;
+            root.draw_text(label, &style, (x, (top - 22) as i32))?;
+        }
+    }
+    for (r, label) in map.rows.iter().enumerate() {
+        let y = (top + r as u32 * cell_h) as i32;
+        if text {
+            root.draw_text(label, &style, (8, y + 12))?;
+        }
+        for (c, &value) in map.values[r].iter().enumerate() {
+            let x = (left + c as u32 * cell_w) as i32;
+            let t = value.clamp(0.0, 1.0);
+            let colour = HSLColor(0.33 * t, 0.7, 0.55);
+            root.draw(&Rectangle::new(
+                [(x, y), (x + cell_w as i32 - 2, y + cell_h as i32 - 2)],
+                colour.filled(),
+            ))?;
+            if text {
+                let label = format!("{:.0} %", 100.0 * value);
+                root.draw_text(&label, &style, (x + 30, y + 12))?;
+            }
+        }
+    }
+    root.present()?;
+    Ok(())
+}

@@ -510,7 +510,8 @@ fn every_legged_gym_reward_term_on_a_constructed_state() {
     close(RewardTerm::Orientation.value(&cx_tilted), 0.25);
     let flat = RewardConfig::legged_gym_flat();
     assert!(flat.terms.contains(&(RewardTerm::Orientation, -5.0)));
-    assert!(flat.terms.contains(&(RewardTerm::TorqueSquared, -2.5e-5)));
+    assert!(flat.terms.contains(&(RewardTerm::FeetAirTime, 2.0)));
+    assert!(flat.terms.contains(&(RewardTerm::TorqueSquared, -1e-5)));
     // Scaled by dt and clipped at zero.
     let config = RewardConfig::legged_gym();
     let mut weighted = Vec::new();

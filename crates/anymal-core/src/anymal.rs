@@ -65,6 +65,10 @@ pub struct AnymalConfig {
     /// Widths of both trunks.
     #[config(default = "vec![256, 160, 128]")]
     pub mlp_hidden: Vec<usize>,
+    /// Hidden widths of the teacher's separate value network; empty (the package's design):
+    /// the value head shares the policy's trunk.
+    #[config(default = "Vec::new()")]
+    pub teacher_critic_hidden: Vec<usize>,
     /// Weight of the reconstruction loss in the distillation loss.
     #[config(default = 0.5)]
     pub recon_loss_weight: f64,
@@ -90,6 +94,7 @@ impl AnymalConfig {
             .with_mlp_hidden(self.mlp_hidden.clone())
             .with_num_legs(self.num_legs)
             .with_action_kind(self.action_kind.clone())
+            .with_critic_hidden(self.teacher_critic_hidden.clone())
     }
 
     /// The student's part of this configuration. Its height encoder has the teacher's shape so

@@ -54,6 +54,10 @@ pub struct TeacherConfig {
     /// Distribution of the actions.
     #[config(default = "ActionKind::Categorical")]
     pub action_kind: ActionKind,
+    /// Hidden widths of a separate value network on the trunk's input. Empty (the package's
+    /// design): the value head sits on the policy's trunk.
+    #[config(default = "Vec::new()")]
+    pub critic_hidden: Vec<usize>,
 }
 
 /// The teacher network. See the [module documentation](self).
@@ -68,7 +72,9 @@ pub struct Teacher {
     pub trunk: Mlp,
     /// Policy output.
     pub action_head: ActionHead,
-    /// State-value output.
+    /// The separate value network, when `critic_hidden` is not empty.
+    pub critic: Option<Mlp>,
+    /// State-value output (on the critic's features, or the trunk's).
     pub value_head: Linear,
     #[module(skip)]
     config: TeacherConfig,
@@ -97,6 +103,7 @@ impl TeacherConfig {
         ];
         check_positive(&widths)?;
         check_hidden("mlp_hidden", &self.mlp_hidden, 1)?;
+        check_hidden("critic_hidden", &self.critic_hidden, 0)?;
         check_hidden("extero_encoder_hidden", &self.extero_encoder_hidden, 0)?;
         check_hidden(
             "privileged_encoder_hidden",
@@ -114,6 +121,12 @@ impl TeacherConfig {
     pub fn init(&self, device: &Device) -> crate::Result<Teacher> {
         self.validate()?;
         let features = *self.mlp_hidden.last().expect("validated");
+        let value_features = *self.critic_hidden.last().unwrap_or(&features);
+        let critic = (!self.critic_hidden.is_empty()).then(|| {
+            MlpConfig::new(trunk_dims(self.trunk_input_dim(), &self.critic_hidden))
+                .with_final_activation(true)
+                .init(device)
+        });
         Ok(Teacher {
             extero_encoder: MlpConfig::new(layer_dims(
                 self.extero_dim,
@@ -131,7 +144,8 @@ impl TeacherConfig {
                 .with_final_activation(true)
                 .init(device),
             action_head: ActionHead::new(features, self.num_actions, &self.action_kind, device),
-            value_head: LinearConfig::new(features, 1).init(device),
+            critic,
+            value_head: LinearConfig::new(value_features, 1).init(device),
             config: self.clone(),
         })
     }
@@ -154,15 +168,14 @@ impl Teacher {
 
         let latent_extero = encode_legs(&self.extero_encoder, extero, batch);
         let latent_privileged = self.privileged_encoder.forward(privileged);
-        let features = self
-            .trunk
-            .forward_blocks(vec![proprio, latent_extero, latent_privileged]);
-        let value = linear(
-            &self.value_head,
-            features.clone(),
-            LinearActivation::Identity,
-        )
-        .reshape([batch]);
+        let inputs = vec![proprio, latent_extero, latent_privileged];
+        let features = self.trunk.forward_blocks(inputs.clone());
+        let value_features = match &self.critic {
+            Some(critic) => critic.forward_blocks(inputs),
+            None => features.clone(),
+        };
+        let value =
+            linear(&self.value_head, value_features, LinearActivation::Identity).reshape([batch]);
         Ok(TeacherOutput {
             action: self.action_head.forward(features),
             value,

@@ -1,7 +1,9 @@
-//! The recent training episodes behind `rollout/ep_rew_mean` and `rollout/ep_len_mean`.
+//! The recent training episodes behind `rollout/ep_rew_mean` and `rollout/ep_len_mean`, and the
+//! named values environments report in their step infos.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
+use anymal_envs::Info;
 use serde::{Deserialize, Serialize};
 
 use crate::logger::Logger;
@@ -55,9 +57,60 @@ impl EpisodeWindow {
     }
 }
 
+/// The named values of the step infos of one rollout (`Info::values`: reward terms, tracking
+/// errors, terminations...), each averaged over the steps that reported it and logged under its
+/// own name. A value an environment reports on every step is a per-step mean; one reported only
+/// when an episode ends (a success flag, its cause of termination) is a mean over the episodes
+/// that ended.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InfoMeans {
+    sums: BTreeMap<&'static str, (f64, u64)>,
+}
+
+impl InfoMeans {
+    /// Adds one step's values.
+    pub fn add(&mut self, info: &Info) {
+        for &(name, value) in &info.values {
+            let (sum, count) = self.sums.entry(name).or_default();
+            *sum += value;
+            *count += 1;
+        }
+    }
+
+    /// The mean of `name` so far, if any step reported it.
+    pub fn mean(&self, name: &str) -> Option<f64> {
+        self.sums.get(name).map(|(sum, count)| sum / *count as f64)
+    }
+
+    /// Records every mean and starts over.
+    pub fn record(&mut self, logger: &mut Logger) {
+        for (name, (sum, count)) in std::mem::take(&mut self.sums) {
+            logger.record(name, sum / count as f64);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn info_values_are_averaged_over_the_steps_that_reported_them() {
+        let mut means = InfoMeans::default();
+        let info = |values: Vec<(&'static str, f64)>| Info {
+            episode: None,
+            values,
+        };
+        means.add(&info(vec![("rewards/a", 1.0), ("success", 1.0)]));
+        means.add(&info(vec![("rewards/a", 2.0)]));
+        means.add(&info(vec![("rewards/a", 6.0), ("success", 0.0)]));
+        assert_eq!(means.mean("rewards/a"), Some(3.0));
+        assert_eq!(means.mean("success"), Some(0.5));
+        assert_eq!(means.mean("other"), None);
+        let mut logger = Logger::new();
+        means.record(&mut logger);
+        assert_eq!(means.mean("rewards/a"), None);
+    }
 
     #[test]
     fn keeps_the_last_episodes() {

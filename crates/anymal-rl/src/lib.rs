@@ -35,7 +35,7 @@ pub use evaluate::{
 pub use height_noise::{HeightNoise, NoiseCurriculum};
 pub use logger::Logger;
 pub use policy::{ActorCritic, Policy};
-pub use ppo::{Ppo, PpoConfig, UpdateStats};
+pub use ppo::{Ppo, PpoConfig, TimeSplit, UpdateStats};
 pub use schedule::{AdaptiveValue, Schedule};
 pub use student::{
     PackageStudentArgs, StudentEvaluation, StudentStats, StudentTrainer, StudentTrainerConfig,

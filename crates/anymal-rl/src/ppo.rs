@@ -10,7 +10,8 @@
 //! 3. **Update**: `n_epochs` passes of shuffled minibatches: clipped surrogate, optionally
 //!    clipped value loss, entropy bonus, one backward, global gradient-norm clipping, Adam.
 //!    An optional target KL stops the epochs early.
-//! 4. **Logging** with SB3's names.
+//! 4. **Logging** with SB3's names, and the environments' named info values (reward terms,
+//!    tracking errors...) averaged over the rollout ([`InfoMeans`]).
 
 use std::ops::Range;
 use std::path::Path;
@@ -27,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::buffer::{Minibatch, RolloutBuffer};
 use crate::checkpoint::{self, PolicyState, RngState};
 use crate::data_parallel::{DataParallel, sharded_gradients, summed};
-use crate::episodes::EpisodeWindow;
+use crate::episodes::{EpisodeWindow, InfoMeans};
 use crate::error::RlError;
 use crate::grad_clip::clip_grad_norm;
 use crate::logger::Logger;
@@ -218,6 +219,15 @@ pub struct UpdateStats {
     pub explained_variance: f64,
 }
 
+/// Where [`Ppo::iterate`]'s wall-clock time went (s).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TimeSplit {
+    /// Rollouts: stepping the environments and acting with the network.
+    pub rollout: f64,
+    /// Updates: the epochs of minibatch gradient steps.
+    pub update: f64,
+}
+
 /// A PPO trainer: the network being trained, its optimizer, counters and RNG.
 pub struct Ppo<P: ActorCritic> {
     /// Hyperparameters.
@@ -234,6 +244,8 @@ pub struct Ppo<P: ActorCritic> {
     n_updates: u64,
     iterations: u64,
     episodes: EpisodeWindow,
+    info_means: InfoMeans,
+    time_split: TimeSplit,
     env_state: Option<EnvState>,
     buffer: Option<RolloutBuffer>,
     elapsed_before: f64,
@@ -266,6 +278,8 @@ impl<P: ActorCritic> Ppo<P> {
             rng: ChaCha8Rng::seed_from_u64(config.seed),
             learning_rate: AdaptiveValue::new(config.learning_rate),
             episodes: EpisodeWindow::new(config.stats_window),
+            info_means: InfoMeans::default(),
+            time_split: TimeSplit::default(),
             config,
             policy,
             device: device.clone(),
@@ -286,6 +300,12 @@ impl<P: ActorCritic> Ppo<P> {
     /// Environment steps taken so far.
     pub fn num_timesteps(&self) -> u64 {
         self.num_timesteps
+    }
+
+    /// Wall-clock seconds [`Ppo::iterate`] spent collecting rollouts and updating, since this
+    /// trainer was built or loaded.
+    pub fn time_split(&self) -> TimeSplit {
+        self.time_split
     }
 
     /// The run's length in environment steps.
@@ -350,8 +370,12 @@ impl<P: ActorCritic> Ppo<P> {
         E: Env,
         E::Obs: FlatObservation,
     {
+        let started = Instant::now();
         self.collect_rollout(envs, logger)?;
+        let collected = Instant::now();
         let stats = self.train()?;
+        self.time_split.rollout += (collected - started).as_secs_f64();
+        self.time_split.update += collected.elapsed().as_secs_f64();
         self.iterations += 1;
         self.log(&stats, logger)?;
         Ok(stats)
@@ -444,6 +468,9 @@ impl<P: ActorCritic> Ppo<P> {
                     .collect();
                 to_host(acting.value(rows_tensor(final_obs, obs_dim, &device))?)
             };
+            for info in &step.infos {
+                self.info_means.add(info);
+            }
             for i in 0..n_envs {
                 rewards[i] = step.rewards[i] as f32;
                 dones[i] = step.terminated[i] || step.truncated[i];
@@ -601,6 +628,7 @@ impl<P: ActorCritic> Ppo<P> {
     fn log(&mut self, stats: &UpdateStats, logger: &mut Logger) -> crate::Result<()> {
         let elapsed = self.started.elapsed().as_secs_f64();
         self.episodes.record(logger);
+        self.info_means.record(logger);
         let steps = (self.num_timesteps - self.steps_at_start) as f64;
         logger.record("time/fps", (steps / elapsed.max(1e-9)).floor());
         logger.record("time/iterations", self.iterations as f64);

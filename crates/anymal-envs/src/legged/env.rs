@@ -214,6 +214,8 @@ pub struct LeggedEnv {
     start_xy: [f64; 2],
     reward_curriculum: f64,
     steps: usize,
+    /// The episode's summed linear-velocity tracking error (m/s x steps).
+    tracking_error_sum: f64,
     instabilities_at_reset: i32,
     needs_reset: bool,
     /// The scan pattern's offsets, repeated for each group (foot).
@@ -222,6 +224,16 @@ pub struct LeggedEnv {
     noisy_offsets: Vec<[f64; 2]>,
     weighted_terms: Vec<f64>,
     obs: StructuredObs,
+    time_spent: StepTime,
+}
+
+/// Seconds an environment spent in its steps, for benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StepTime {
+    /// MuJoCo's physics steps.
+    pub physics: f64,
+    /// The whole of [`LeggedEnv::step`] (measuring, observations, rewards... and physics).
+    pub total: f64,
 }
 
 impl LeggedEnv {
@@ -276,6 +288,7 @@ impl LeggedEnv {
             pinned_column: None,
             start_xy: [0.0; 2],
             steps: 0,
+            tracking_error_sum: 0.0,
             instabilities_at_reset: 0,
             needs_reset: true,
             noisy_offsets: Vec::new(),
@@ -286,6 +299,7 @@ impl LeggedEnv {
                 privileged: vec![0.0; privileged::DIM],
                 noisy_extero: Vec::new(),
             },
+            time_spent: StepTime::default(),
         }
     }
 
@@ -406,6 +420,11 @@ impl LeggedEnv {
     /// Sets the noise curriculum factor `c` (the student trainer raises it over training).
     pub fn set_noise_level(&mut self, c: f64) {
         Arc::make_mut(&mut self.config).noise_level = c;
+    }
+
+    /// Seconds spent in [`LeggedEnv::step`] so far, and in its physics.
+    pub fn time_spent(&self) -> StepTime {
+        self.time_spent
     }
 
     /// The reward curriculum factor `c_k` of the current episode.
@@ -568,9 +587,12 @@ impl LeggedEnv {
                 s.shank_contact[leg] = true;
             }
         }
+        // The air-time clock ignores a foot out of contact for a single policy step
+        // (legged_gym's contact filter: contact now or at the last step), so that feet
+        // chattering on the ground do not count as steps.
         for leg in 0..NUM_LEGS {
-            if s.foot_contact[leg] {
-                s.touchdown[leg] = !previous.foot_contact[leg] && previous.air_time[leg] > 0.0;
+            if s.foot_contact[leg] || previous.foot_contact[leg] {
+                s.touchdown[leg] = previous.air_time[leg] > 0.0;
                 s.touchdown_air_time[leg] = previous.air_time[leg] + dt;
             } else {
                 s.air_time[leg] = previous.air_time[leg] + dt;
@@ -715,15 +737,15 @@ impl LeggedEnv {
             .map(|((term, _), v)| (term.name(), *v))
             .collect();
         let (v, c) = (&self.state.linear_velocity_body, self.command.velocity);
-        values.push((
-            "tracking/linear_velocity_error",
-            (v[0] - c[0]).hypot(v[1] - c[1]),
-        ));
+        let linear_error = (v[0] - c[0]).hypot(v[1] - c[1]);
+        self.tracking_error_sum += linear_error;
+        values.push(("tracking/linear_velocity_error", linear_error));
         values.push((
             "tracking/yaw_rate_error",
             (self.state.angular_velocity_body[2] - c[2]).abs(),
         ));
         values.push(("terrain_level", self.level as f64));
+        values.push(("reward_curriculum", self.reward_curriculum));
         (reward, values)
     }
 
@@ -758,6 +780,10 @@ pub fn terminations(info: &Info) -> Vec<&'static str> {
         .map(|(name, _)| *name)
         .collect()
 }
+
+/// A training episode succeeds when it runs to its time limit with a mean linear-velocity
+/// tracking error of at most this (m/s): the flat-ground criterion of the time-to-walk benchmark.
+pub const SUCCESS_TRACKING_ERROR: f64 = 0.15;
 
 /// Actions are clipped to +-10 (legged_gym clips at 100; a tenth of that is already far outside
 /// any useful joint range at the default scales).
@@ -827,6 +853,7 @@ impl Env for LeggedEnv {
             .as_ref()
             .map(|n| n.start_episode(NUM_LEGS, &mut self.rng));
         self.steps = 0;
+        self.tracking_error_sum = 0.0;
         self.instabilities_at_reset = self.instability_count();
         self.needs_reset = false;
         self.start_measuring();
@@ -842,10 +869,13 @@ impl Env for LeggedEnv {
             return Err(EnvError::ResetNeeded);
         }
         check_action(action, self.config.action.dim())?;
+        let started = std::time::Instant::now();
         let dt = self.dt();
         let targets = self.joint_targets(action);
         self.history.push(&self.state, targets);
+        let physics_started = std::time::Instant::now();
         let (torque_squared, torques, torque_demand_ratio) = self.simulate(&targets);
+        self.time_spent.physics += physics_started.elapsed().as_secs_f64();
         let previous = std::mem::take(&mut self.state);
         self.state = RobotState {
             torque_squared,
@@ -861,12 +891,19 @@ impl Env for LeggedEnv {
         let terminated = terminations.iter().any(|(_, t)| *t);
         let truncated = self.steps as f64 * dt >= self.config.episode_seconds - 1e-9;
         let (reward, mut values) = self.reward(swing, &obs.extero);
-        values.extend(
-            terminations
-                .iter()
-                .map(|(name, t)| (*name, f64::from(u8::from(*t)))),
-        );
         self.needs_reset = terminated || truncated;
+        self.time_spent.total += started.elapsed().as_secs_f64();
+        if self.needs_reset {
+            // Reported once per episode, so that their means over steps are shares of episodes.
+            values.extend(
+                terminations
+                    .iter()
+                    .map(|(name, t)| (*name, f64::from(u8::from(*t)))),
+            );
+            let mean_error = self.tracking_error_sum / self.steps as f64;
+            let success = !terminated && mean_error <= SUCCESS_TRACKING_ERROR;
+            values.push(("episode/success", f64::from(u8::from(success))));
+        }
         Ok(Step {
             obs,
             reward,

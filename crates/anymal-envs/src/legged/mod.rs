@@ -5,11 +5,12 @@
 //! One concept per file: [`robot`] (the description), [`kinematics`] (leg FK/IK), [`cpg`],
 //! [`terrain`], [`height_scan`], [`height_noise`], [`command`], [`state`] (what is measured),
 //! [`observation`] (the layout), [`reward`], [`randomization`], [`world`] (the shared compiled
-//! model) and [`env`] (the step).
+//! model), [`env`] (the step) and [`evaluation`] (the paper's success protocol).
 
 pub mod command;
 pub mod cpg;
 pub mod env;
+pub mod evaluation;
 pub mod height_noise;
 pub mod height_scan;
 pub mod kinematics;

@@ -87,6 +87,26 @@ impl Randomization {
         }
     }
 
+    /// legged_gym's flat-ground setting: foot friction U(0.5, 1.25) without low-friction
+    /// variants, masses as built, joints +-0.1 rad at rest, base velocity +-0.5, and a push of
+    /// about 0.7 m/s (60 N for 0.5 s) about every 15 s.
+    pub fn legged_gym() -> Self {
+        Self {
+            mass_scale: None,
+            low_friction_share: 0.0,
+            joint_velocity: None,
+            base_tilt: None,
+            base_velocity: Some(0.5),
+            push: Some(PushConfig {
+                force: 60.0,
+                torque: 0.0,
+                duration: 0.5,
+                mean_interval: 15.0,
+            }),
+            ..Self::default()
+        }
+    }
+
     /// Checks magnitudes.
     pub fn validate(&self) -> Result<()> {
         let magnitudes = [

@@ -1,0 +1,155 @@
+//! Evaluates a trained teacher with the paper's protocol (success = walking 4 m along the
+//! commanded heading within 10 s): on flat ground (success, velocity- and yaw-rate-tracking
+//! errors, falls per minute) and on the grid of terrain types x difficulty levels, with fixed
+//! seeds and deterministic actions. Prints the grid as a table and writes
+//! `success_grid.png` (success by type and level) and `velocity.png` (commanded and measured
+//! velocity over one flat-ground episode) into `--out`.
+//!
+//! `cargo run --release --example anymal_eval -- --model assets/teachers/flat/teacher.bpk`
+
+use std::path::PathBuf;
+
+use anymal::core::parse_device;
+use anymal::envs::legged::TileGrid;
+use anymal::plot::{Heatmap, Series, heatmap, line_chart};
+use anymal::teacher::{evaluate_flat, evaluate_grid, load_teacher, teacher_policy};
+use clap::Parser;
+
+#[derive(Parser)]
+struct Args {
+    /// A teacher saved by `anymal_teacher` (`teacher.bpk`, its card `teacher.json` beside it).
+    #[arg(long, default_value = "assets/teachers/flat/teacher.bpk")]
+    model: PathBuf,
+    /// Episodes per tile of the grid.
+    #[arg(long, default_value_t = 5)]
+    episodes: usize,
+    /// Difficulty levels evaluated (of the grid's 10), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0,2,4,6,8")]
+    levels: Vec<usize>,
+    /// First seed of the episodes.
+    #[arg(long, default_value_t = 20_000)]
+    seed: u64,
+    /// Device: flex (default CPU), ndarray or wgpu.
+    #[arg(long, default_value = "flex")]
+    device: String,
+    /// Folder of the PNGs.
+    #[arg(long, default_value = "anymal_eval_out")]
+    out: PathBuf,
+}
+
+fn main() -> std::process::ExitCode {
+    anymal::cli::report(run(Args::parse()))
+}
+
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    let device = parse_device(&args.device)?;
+    let (network, card) = load_teacher(&args.model, &device)?;
+    let trained = card.setup.env_config()?;
+    println!(
+        "teacher {}: {:?} preset, {:?} actions, trained on {:?} ground for {} steps ({:.0} s)",
+        args.model.display(),
+        card.setup.preset,
+        card.setup.action(),
+        card.setup.ground,
+        card.steps,
+        card.seconds
+    );
+    let mut policy = teacher_policy(network, &trained, &device);
+
+    let (flat, episodes) = evaluate_flat(&mut policy, &trained, args.seed)?;
+    println!("\n| flat ground | value |\n|---|---|");
+    println!(
+        "| success (4 m in 10 s at 0.8 m/s, 8 headings) | {:.0} % |",
+        100.0 * flat.success_rate
+    );
+    println!(
+        "| velocity-tracking error (16 episodes) | {:.3} m/s |",
+        flat.linear_error
+    );
+    println!("| yaw-rate-tracking error | {:.3} rad/s |", flat.yaw_error);
+    println!("| falls per minute | {:.2} |", flat.falls_per_minute);
+    let trace = &episodes[0].trace;
+    let series =
+        |name: &str, f: &dyn Fn(&anymal::envs::legged::evaluation::TracePoint) -> f64| Series {
+            name: name.into(),
+            points: trace.iter().map(|p| (p.time, f(p))).collect(),
+        };
+    let velocity_png = args.out.join("velocity.png");
+    line_chart(
+        &velocity_png,
+        "Commanded and measured forward velocity, flat ground",
+        "time (s)",
+        "velocity (m/s)",
+        &[
+            series("commanded vx", &|p| p.command[0]),
+            series("measured vx", &|p| p.measured[0]),
+            series("measured vy", &|p| p.measured[1]),
+        ],
+    )?;
+
+    let grid = TileGrid::default();
+    if let Some(&level) = args.levels.iter().find(|&&l| l >= grid.levels) {
+        return Err(format!(
+            "--levels: level {level} is outside the grid's 0..{}",
+            grid.levels
+        )
+        .into());
+    }
+    let results = evaluate_grid(
+        &mut policy,
+        &trained,
+        &grid,
+        &args.levels,
+        args.episodes,
+        args.seed,
+    )?;
+    let names: Vec<String> = grid.types.iter().map(|t| t.name().to_string()).collect();
+    let summary = |column: usize, level: usize| {
+        results
+            .iter()
+            .find(|r| r.column == column && r.level == level)
+            .map(|r| r.summary)
+    };
+    let success = |column, level| summary(column, level).map_or(0.0, |s| s.success_rate);
+    println!("\nsuccess per tile (mean distance along the heading, falls per minute):");
+    print!("\n| level (difficulty) |");
+    for name in &names {
+        print!(" {name} |");
+    }
+    print!("\n|---|");
+    println!("{}", "---|".repeat(names.len()));
+    let mut values = Vec::new();
+    for &level in &args.levels {
+        print!("| {level} ({:.2}) |", grid.difficulty(level));
+        let row: Vec<f64> = (0..names.len()).map(|c| success(c, level)).collect();
+        for (c, v) in row.iter().enumerate() {
+            let s = summary(c, level).expect("evaluated");
+            print!(
+                " {:.0} % ({:.1} m, {:.1}) |",
+                100.0 * v,
+                s.walked,
+                s.falls_per_minute
+            );
+        }
+        println!();
+        values.push(row);
+    }
+    let grid_png = args.out.join("success_grid.png");
+    heatmap(
+        &grid_png,
+        &Heatmap {
+            title: &format!("Success (4 m in 10 s), {} episodes per tile", args.episodes),
+            rows: args.levels.iter().map(|l| format!("level {l}")).collect(),
+            columns: names,
+            values,
+        },
+    )?;
+    println!(
+        "\nwrote {} and {}",
+        grid_png.display(),
+        velocity_png.display()
+    );
+    Ok(())
+}
