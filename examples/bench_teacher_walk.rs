@@ -8,6 +8,7 @@
 //! network and bookkeeping, and the PPO update.
 //!
 //! `cargo run --release --example bench_teacher_walk -- --seeds 2,3,4 --threads 2`
+//! (`--action cpg`: the same with the paper's CPG actions)
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -16,7 +17,7 @@ use anymal::core::{describe_device, parse_device};
 use anymal::envs::VectorEnv;
 use anymal::envs::legged::LeggedEnv;
 use anymal::rl::{Logger, Ppo};
-use anymal::teacher::{FlatReport, Ground, Preset, TeacherSetup, evaluate_flat};
+use anymal::teacher::{Action, FlatReport, Ground, Preset, TeacherSetup, evaluate_flat};
 use clap::Parser;
 
 #[global_allocator]
@@ -27,6 +28,9 @@ struct Args {
     /// Seeds, one training each (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "2,3,4")]
     seeds: Vec<u64>,
+    /// Action space (default: the preset's joint targets).
+    #[arg(long, value_enum)]
+    action: Option<Action>,
     /// Environment copies.
     #[arg(long, default_value_t = 256)]
     num_envs: usize,
@@ -62,8 +66,9 @@ fn main() -> std::process::ExitCode {
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let device = parse_device(&args.device)?.autodiff();
     println!(
-        "device: {}; {} copies on {} threads; evaluation every {} steps",
+        "device: {}; {:?} actions; {} copies on {} threads; evaluation every {} steps",
         describe_device(&device),
+        args.action.unwrap_or(Action::Joints),
         args.num_envs,
         args.threads,
         args.eval_every
@@ -127,7 +132,7 @@ fn train_until_walking(
     let setup = TeacherSetup {
         preset: Preset::Fast,
         ground: Ground::Flat,
-        action: None,
+        action: args.action,
         num_envs: args.num_envs,
         seed,
         reward_weights: Vec::new(),

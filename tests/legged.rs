@@ -720,6 +720,39 @@ fn run_episode(env: &mut LeggedEnv, mut carry: impl FnMut(&mut LeggedEnv, usize)
 }
 
 #[test]
+fn episode_values_are_reported_once_when_an_episode_ends() {
+    let config = quiet(LeggedConfig {
+        terrain: TerrainConfig::Tiles(small_grid(vec![TerrainType::Flat, TerrainType::Slope])),
+        episode_seconds: 0.2,
+        ..LeggedConfig::default()
+    });
+    let mut env = LeggedEnv::new(config).unwrap();
+    env.set_tile(2, 1).unwrap();
+    env.reset(Some(0));
+    let has = |info: &anymal::envs::Info, name: &str| info.values.iter().any(|(n, _)| *n == name);
+    for step in 1..=10 {
+        let info = env.step(&[0.0; 16]).unwrap().info;
+        assert!(has(&info, "rewards/linear_velocity") && has(&info, "reward_curriculum"));
+        let last = step == 10;
+        for name in [
+            "episode/success",
+            "terminated/tilt",
+            "terrain_level/slope",
+            "success/slope",
+        ] {
+            assert_eq!(has(&info, name), last, "{name} at step {step}");
+        }
+        if last {
+            let value = |name: &str| info.values.iter().find(|(n, _)| *n == name).unwrap().1;
+            assert_eq!(value("terrain_level/slope"), 2.0);
+            // Standing still under a zero command tracks it: a success.
+            assert_eq!(value("episode/success"), 1.0);
+            assert!(!has(&info, "terrain_level/flat"));
+        }
+    }
+}
+
+#[test]
 fn the_terrain_curriculum_moves_down_after_a_short_walk_and_up_after_a_long_one() {
     let config = LeggedConfig {
         commands: CommandConfig::fixed(1.0, 0.0, 0.0),

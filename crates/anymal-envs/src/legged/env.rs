@@ -901,8 +901,15 @@ impl Env for LeggedEnv {
                     .map(|(name, t)| (*name, f64::from(u8::from(*t)))),
             );
             let mean_error = self.tracking_error_sum / self.steps as f64;
-            let success = !terminated && mean_error <= SUCCESS_TRACKING_ERROR;
-            values.push(("episode/success", f64::from(u8::from(success))));
+            let success = f64::from(u8::from(
+                !terminated && mean_error <= SUCCESS_TRACKING_ERROR,
+            ));
+            values.push(("episode/success", success));
+            if let Some(grid) = self.world.tiles() {
+                let (level_key, success_key) = grid.types[self.column].log_keys();
+                values.push((level_key, self.level as f64));
+                values.push((success_key, success));
+            }
         }
         Ok(Step {
             obs,

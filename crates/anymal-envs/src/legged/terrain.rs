@@ -73,6 +73,21 @@ impl TerrainType {
             Self::Boxes => "boxes",
         }
     }
+
+    /// The names under which training logs this type's episodes: the level they ended on
+    /// and their success.
+    pub fn log_keys(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Flat => ("terrain_level/flat", "success/flat"),
+            Self::Rough => ("terrain_level/rough", "success/rough"),
+            Self::RoughDiscrete => ("terrain_level/rough_discrete", "success/rough_discrete"),
+            Self::Slope => ("terrain_level/slope", "success/slope"),
+            Self::StairsUp => ("terrain_level/stairs_up", "success/stairs_up"),
+            Self::StairsDown => ("terrain_level/stairs_down", "success/stairs_down"),
+            Self::GridSteps => ("terrain_level/grid_steps", "success/grid_steps"),
+            Self::Boxes => ("terrain_level/boxes", "success/boxes"),
+        }
+    }
 }
 
 /// The grid of tiles.
