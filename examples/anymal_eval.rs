@@ -16,6 +16,10 @@ use anymal::teacher::{evaluate_flat, evaluate_grid, load_teacher, teacher_policy
 use clap::Parser;
 
 #[derive(Parser)]
+#[command(
+    about = "Evaluate a trained teacher with the paper's protocol on flat ground and on the terrain grid; write the PNGs.",
+    allow_negative_numbers = true
+)]
 struct Args {
     /// A teacher saved by `anymal_teacher` (`teacher.bpk`, its card `teacher.json` beside it).
     #[arg(long, default_value = "assets/teachers/flat/teacher.bpk")]
@@ -42,8 +46,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    anymal::cli::output_dir(&args.out)?;
     let device = parse_device(&args.device)?;
     let (network, card) = load_teacher(&args.model, &device)?;
     let trained = card.setup.env_config()?;

@@ -20,6 +20,10 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
+#[command(
+    about = "The PyTorch package's README student script on its MockEnv: distil a saved Anymal's teacher into the student and run it.",
+    allow_negative_numbers = true
+)]
 struct Args {
     /// Device: flex (default CPU), ndarray or wgpu.
     #[arg(long, default_value = "flex")]
@@ -47,8 +51,13 @@ struct Args {
     out: PathBuf,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    anymal::cli::report(run())
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
+    anymal::cli::output_dir(&args.out)?;
     let device = parse_device(&args.device)?.autodiff();
     println!("device: {}", describe_device(&device));
     let anymal: Anymal = anymal::core::io::load(&args.teacher, &device).map_err(|e| {
@@ -98,7 +107,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Save, reload on the plain device, and deploy the student.
     let model_path = args.out.join("anymal-with-trained-student.bpk");
-    std::fs::create_dir_all(&args.out)?;
     anymal::core::io::save(&trainer.trained(), &model_path)?;
     trainer.save(args.out.join("student.ckpt"))?;
     let plain = device.clone().without_autodiff();

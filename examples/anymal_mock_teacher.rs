@@ -23,6 +23,10 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
+#[command(
+    about = "The PyTorch package's README teacher script on its MockEnv: train the teacher with PPO and save the Anymal.",
+    allow_negative_numbers = true
+)]
 struct Args {
     /// Device: flex (default CPU), ndarray or wgpu.
     #[arg(long, default_value = "flex")]
@@ -44,8 +48,13 @@ struct Args {
     out: PathBuf,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    anymal::cli::report(run())
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
+    anymal::cli::output_dir(&args.out)?;
     let device = parse_device(&args.device)?.autodiff();
     println!("device: {}", describe_device(&device));
     device.seed(args.seed);
@@ -83,7 +92,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     logger.finish();
 
     // torch.save(anymal.state_dict(), './anymal-with-trained-teacher.pt')
-    std::fs::create_dir_all(&args.out)?;
     let model_path = args.out.join("anymal-with-trained-teacher.bpk");
     let trained = ppo.network().valid();
     anymal::core::io::save(&trained, &model_path)?;

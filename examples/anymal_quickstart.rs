@@ -13,6 +13,10 @@ use anymal::core::{
 use clap::Parser;
 
 #[derive(Parser)]
+#[command(
+    about = "The PyTorch package's README quickstart: build the teacher and the student, run them once, save and reload.",
+    allow_negative_numbers = true
+)]
 struct Args {
     /// Device: flex (default CPU), ndarray or wgpu.
     #[arg(long, default_value = "flex")]
@@ -26,7 +30,11 @@ fn randn<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
     Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    anymal::cli::report(run())
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let device = parse_device(&args.device)?;
     println!("device: {}", describe_device(&device));

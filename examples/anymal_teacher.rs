@@ -27,6 +27,10 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
+#[command(
+    about = "Train the paper's teacher with PPO on the quadruped (flat or rough), evaluate it and save it with its card.",
+    allow_negative_numbers = true
+)]
 struct Args {
     /// Ground: a plane, or the tile grid with the terrain curriculum.
     #[arg(long, value_enum, default_value = "flat")]
@@ -82,8 +86,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    anymal::cli::output_dir(&args.out)?;
     let device = parse_device(&args.device)?.autodiff();
     println!("device: {}", describe_device(&device));
     device.seed(args.seed);

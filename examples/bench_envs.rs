@@ -19,6 +19,10 @@ use rand_chacha::ChaCha8Rng;
 const GYMNASIUM_STEPS_PER_SECOND: f64 = 27_000.0;
 
 #[derive(Parser)]
+#[command(
+    about = "Environment benchmark: steps per second of the pendulum and vector envs beside a raw mj_step loop.",
+    allow_negative_numbers = true
+)]
 struct Args {
     /// Environment steps per measurement (per thread).
     #[arg(long, default_value_t = 200_000)]

@@ -22,6 +22,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 #[derive(Parser)]
+#[command(
+    about = "Quadruped environment benchmark: policy steps per second beside the raw mj_step loop, and memory.",
+    allow_negative_numbers = true
+)]
 struct Args {
     /// Policy steps per measurement and thread.
     #[arg(long, default_value_t = 20_000)]

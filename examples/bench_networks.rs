@@ -30,6 +30,10 @@ const PYTORCH: [(&str, f64); 3] = [
 ];
 
 #[derive(Parser)]
+#[command(
+    about = "Network benchmark: the seed's three workloads per device beside the PyTorch package.",
+    allow_negative_numbers = true
+)]
 struct Args {
     /// Comma-separated devices to measure.
     #[arg(long, default_value = "flex,ndarray,wgpu")]
@@ -48,7 +52,11 @@ struct Args {
     workloads: String,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    anymal::cli::report(run())
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let mut table = vec![
         "| workload | device | median | PyTorch (2 threads) | speed-up vs PyTorch |".to_string(),

@@ -28,6 +28,10 @@ const SB3: [(u64, u64, f64, f64); 5] = [
 ];
 
 #[derive(Parser)]
+#[command(
+    about = "PPO benchmark: steps and time to solve InvertedPendulum-v4 over seeds, beside Stable-Baselines3.",
+    allow_negative_numbers = true
+)]
 struct Args {
     /// Burn device.
     #[arg(long, default_value = "flex")]
@@ -52,7 +56,11 @@ struct Run {
     fps: f64,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    anymal::cli::report(run())
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let device = parse_device(&args.device)?;
     let config = PpoConfig::inverted_pendulum();

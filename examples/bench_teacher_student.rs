@@ -24,6 +24,10 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
+#[command(
+    about = "Trainer benchmark: the teacher's PPO update and the student's TBPTT step beside the PyTorch package.",
+    allow_negative_numbers = true
+)]
 struct Args {
     /// The Burn device.
     #[arg(long, default_value = "flex")]
@@ -35,7 +39,11 @@ struct Args {
 
 const NUM_ACTIONS: usize = 16;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    anymal::cli::report(run())
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let device = parse_device(&args.device)?.autodiff();
     println!("{}", describe_device(&device));

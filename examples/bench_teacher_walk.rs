@@ -24,6 +24,10 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
+#[command(
+    about = "Time to walk: train the teacher from scratch and evaluate it until it walks, over seeds.",
+    allow_negative_numbers = true
+)]
 struct Args {
     /// Seeds, one training each (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "2,3,4")]

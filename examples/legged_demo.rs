@@ -20,6 +20,10 @@ use anymal::plot::{HeightMap, MapLabel, Series, height_map, line_chart};
 use clap::Parser;
 
 #[derive(Parser)]
+#[command(
+    about = "The quadruped world shown: terrain map, height-scan points and foot heights of a trot in place, as PNGs.",
+    allow_negative_numbers = true
+)]
 struct Args {
     /// Folder for the PNGs.
     #[arg(long, default_value = "legged_demo_out")]
@@ -47,8 +51,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    anymal::cli::output_dir(&args.out)?;
     let grid = TileGrid::default();
     let stairs = grid
         .types

@@ -17,6 +17,10 @@ const OBSERVATION_NAMES: [&str; 4] = [
 ];
 
 #[derive(Parser)]
+#[command(
+    about = "A PID controller that balances InvertedPendulum-v4 for 1000 steps: 10 episodes, returns and a plot.",
+    allow_negative_numbers = true
+)]
 struct Args {
     /// Episodes to run (reset seeds 0, 1, ...).
     #[arg(long, default_value_t = 10)]
@@ -53,7 +57,11 @@ fn gains(text: &str) -> Result<Vec<f64>, String> {
     Ok(values)
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    anymal::cli::report(run())
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let mut env = make_inverted_pendulum(PendulumVersion::V4);
     let mut pid = Pid::new(args.kp, args.ki, args.kd, env.dt());

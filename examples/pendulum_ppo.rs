@@ -25,6 +25,10 @@ use clap::{Parser, ValueEnum};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
+#[command(
+    about = "Train PPO on InvertedPendulum until it is solved, save the policy, reload it, evaluate and plot.",
+    allow_negative_numbers = true
+)]
 struct Args {
     /// Burn device: flex, ndarray, wgpu, ...
     #[arg(long, default_value = "flex")]
@@ -117,8 +121,13 @@ fn shaped_reward(step: &Step<Vec<f64>>) -> f64 {
     step.reward - 5.0 * angle * angle - 0.1 * x * x
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    anymal::cli::report(run())
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
+    anymal::cli::output_dir(&args.out)?;
     let device = parse_device(&args.device)?;
     println!("device: {}", describe_device(&device));
     device.seed(args.seed);
@@ -186,7 +195,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .collect::<Vec<_>>()
         ),
     }
-    std::fs::create_dir_all(&args.out)?;
     let checkpoint = args.out.join("pendulum_ppo.ckpt");
     ppo.save(&checkpoint)?;
     println!("checkpoint: {}", checkpoint.display());

@@ -3,7 +3,7 @@
 //! `--y` prefixes against `--x` into a PNG.
 //!
 //! `cargo run --release --example plot_run -- --csv runs/anymal_teacher_1/progress.csv \
-//!     --y terrain_level/ --out terrain_levels.png`
+//!     --y terrain_level/ --smooth 50 --out terrain_levels.png`
 
 use std::path::PathBuf;
 
@@ -11,6 +11,10 @@ use anymal::plot::{Series, line_chart};
 use clap::Parser;
 
 #[derive(Parser)]
+#[command(
+    about = "Draw learning curves from a run's progress.csv into a PNG.",
+    allow_negative_numbers = true
+)]
 struct Args {
     /// The run's `progress.csv`.
     #[arg(long)]
@@ -21,6 +25,10 @@ struct Args {
     /// Prefixes of the columns drawn (comma-separated), e.g. `terrain_level/,rollout/ep_rew_mean`.
     #[arg(long, value_delimiter = ',', required = true)]
     y: Vec<String>,
+    /// Draw each curve as the mean of its last N points (per-update values of episode
+    /// statistics are noisy).
+    #[arg(long, default_value_t = 1)]
+    smooth: usize,
     /// Title of the chart (default: the prefixes).
     #[arg(long)]
     title: Option<String>,
@@ -79,6 +87,14 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             if let Some(Ok(y)) = cells.get(c).map(|v| v.parse::<f64>()) {
                 s.points.push((xv, y));
             }
+        }
+    }
+    let window = args.smooth.max(1);
+    for s in &mut series {
+        let raw: Vec<f64> = s.points.iter().map(|p| p.1).collect();
+        for (i, point) in s.points.iter_mut().enumerate() {
+            let from = (i + 1).saturating_sub(window);
+            point.1 = raw[from..=i].iter().sum::<f64>() / (i + 1 - from) as f64;
         }
     }
     let title = args.title.unwrap_or_else(|| args.y.join(", "));

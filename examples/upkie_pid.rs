@@ -14,6 +14,10 @@ use anymal::plot::{Series, line_chart};
 use clap::Parser;
 
 #[derive(Parser)]
+#[command(
+    about = "The 10 x pitch baseline and upstream PI balancer on the Upkie-like biped, from the PPO balancer initial-state noise.",
+    allow_negative_numbers = true
+)]
 struct Args {
     /// Episodes (reset seeds 0, 1, ...).
     #[arg(long, default_value_t = 10)]

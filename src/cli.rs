@@ -13,3 +13,15 @@ pub fn report(result: Result<(), Box<dyn std::error::Error>>) -> ExitCode {
         }
     }
 }
+
+/// Creates the output folder `dir` and checks that a file can be written in it, before any
+/// work is done, so that a bad `--out` fails at once with the path in the message instead of
+/// after a whole training run.
+pub fn output_dir(dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let probe = dir.join(".anymal_write_check");
+    std::fs::write(&probe, b"")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| format!("cannot write into {}: {e}", dir.display()))?;
+    Ok(())
+}

@@ -551,3 +551,18 @@ fn bad_configurations_are_named() {
         .to_string();
     assert!(e.contains("1 numbers") && e.contains("expects 3"), "{e}");
 }
+
+#[test]
+fn a_network_whose_actions_do_not_fit_the_action_space_is_refused() {
+    let device = flex().autodiff();
+    let network = MlpActorCriticConfig::new(3, 2).init(&device).unwrap();
+    let space = BoxSpace::uniform(1, -1.0, 1.0);
+    let err = Ppo::new(PpoConfig::new(), network, &device, space, 100)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("2 action values") && err.contains("has 1 dimensions"),
+        "{err}"
+    );
+}

@@ -273,6 +273,7 @@ impl<P: ActorCritic> Ppo<P> {
         if total_timesteps == 0 {
             return Err(RlError::Config("total_timesteps must be at least 1".into()));
         }
+        check_action_width(&policy, &action_space, device)?;
         Ok(Self {
             optimizer: config.optimizer(),
             rng: ChaCha8Rng::seed_from_u64(config.seed),
@@ -715,6 +716,28 @@ impl<P: ActorCritic> Ppo<P> {
         ppo.elapsed_before = state.elapsed_seconds;
         Ok(ppo)
     }
+}
+
+/// Refuses a network whose actions do not fit `space`: a Gaussian policy needs one mean per
+/// dimension, a categorical one a space of one dimension (the index).
+fn check_action_width<P: ActorCritic>(
+    policy: &P,
+    space: &BoxSpace,
+    device: &Device,
+) -> crate::Result<()> {
+    let probe = Tensor::zeros([1, policy.obs_dim()], &device.clone().without_autodiff());
+    let (width, what) = match policy.valid().distribution(probe)? {
+        anymal_core::ActionDistribution::Gaussian(d) => (d.mean().dims()[1], "Gaussian means"),
+        anymal_core::ActionDistribution::Categorical(_) => (1, "a categorical index"),
+    };
+    if width != space.dim() {
+        return Err(RlError::Config(format!(
+            "the network acts with {width} action values ({what}) but the environments' action \
+             space has {} dimensions",
+            space.dim()
+        )));
+    }
+    Ok(())
 }
 
 /// Flat `f32` rows of a batch of observations.

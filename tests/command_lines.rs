@@ -1,0 +1,71 @@
+//! The example programs as a user runs them: mistakes on the command line end at once with a
+//! readable message naming what was wrong (the examples are built by `cargo test`).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// Runs the built example `name` with `args`.
+fn example(name: &str, args: &[&str]) -> Output {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test> -> target/<profile>/examples/<name>
+    let path: PathBuf = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(path.exists(), "{} is not built", path.display());
+    Command::new(&path).args(args).output().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_bad_output_folder_fails_before_training_and_names_the_path() {
+    let started = std::time::Instant::now();
+    let out = example(
+        "pendulum_ppo",
+        &["--out", "/proc/anymal-out", "--total-steps", "100000"],
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("/proc/anymal-out"), "{err}");
+    assert!(started.elapsed().as_secs() < 20, "it trained first");
+}
+
+#[test]
+fn errors_are_printed_as_messages_not_debug_forms() {
+    let out = example("pendulum_ppo", &["--device", "tpu"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.starts_with("error: ") && err.contains("tpu"), "{err}");
+    assert!(!err.contains("UnknownDevice {"), "{err}");
+}
+
+#[test]
+fn negative_numbers_reach_the_program_and_its_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().to_str().unwrap();
+    let out = example("pendulum_ppo", &["--clip-range", "-0.1", "--out", out_dir]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(!err.contains("unexpected argument"), "{err}");
+    assert!(err.contains("clip_range"), "{err}");
+}
+
+#[test]
+fn help_says_what_each_program_does() {
+    for (name, words) in [
+        ("anymal_teacher", "Train the paper's teacher"),
+        ("anymal_eval", "Evaluate a trained teacher"),
+        ("pendulum_ppo", "Train PPO on InvertedPendulum"),
+    ] {
+        let out = example(name, &["--help"]);
+        assert!(out.status.success());
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains(words), "{name}: {help}");
+    }
+}
