@@ -695,7 +695,14 @@ fn copies_share_the_terrain_and_start_on_their_own_level() {
         terrain: TerrainConfig::Tiles(grid.clone()),
         ..LeggedConfig::default()
     };
-    let mut copies = LeggedEnv::copies(config, 6).unwrap();
+    let mut copies = LeggedEnv::copies(config, 10).unwrap();
+    // Copy i keeps terrain type i mod 8 over resets.
+    for (i, env) in copies.iter_mut().enumerate() {
+        for seed in 0..3 {
+            env.reset(Some(seed));
+            assert_eq!(env.tile().1, i % 8, "copy {i}");
+        }
+    }
     let world = copies[0].world().clone();
     for env in &copies {
         assert!(std::sync::Arc::ptr_eq(env.world(), &world));

@@ -209,8 +209,8 @@ pub struct LeggedEnv {
     push: PushState,
     noise: Option<EpisodeNoise>,
     level: usize,
+    /// The terrain type (grid column) of this copy.
     column: usize,
-    pinned_column: Option<usize>,
     start_xy: [f64; 2],
     reward_curriculum: f64,
     steps: usize,
@@ -265,6 +265,9 @@ impl LeggedEnv {
             .tiles()
             .map_or(0, |t| config.curriculum.initial_max_level.min(t.levels - 1));
         let level = rng.random_range(0..=max_level);
+        // Each copy keeps one terrain type, copy i the type i mod the number of types
+        // (legged_gym's assignment), so that its level measures that type.
+        let column = world.tiles().map_or(0, |t| index as usize % t.types.len());
         Self {
             cpg: Cpg::new(config.cpg),
             command: Command::draw(&config.commands, &mut rng),
@@ -284,8 +287,7 @@ impl LeggedEnv {
             push: PushState::default(),
             noise: None,
             level,
-            column: 0,
-            pinned_column: None,
+            column,
             start_xy: [0.0; 2],
             steps: 0,
             tracking_error_sum: 0.0,
@@ -398,8 +400,9 @@ impl LeggedEnv {
         (self.level, self.column)
     }
 
-    /// Sets the level the next reset starts on and pins the column (terrain type) for all later
-    /// resets (evaluation grids); without it each reset draws a column.
+    /// Sets the level the next reset starts on and the terrain type (column) of all later
+    /// resets (evaluation grids); by default copy `i` of [`LeggedEnv::copies`] keeps type
+    /// `i mod types`.
     pub fn set_tile(&mut self, level: usize, column: usize) -> Result<()> {
         let grid = self.world.tiles().ok_or_else(|| {
             EnvError::Parameter("set_tile: the ground is a plane, it has no tiles".into())
@@ -413,7 +416,6 @@ impl LeggedEnv {
         }
         self.level = level;
         self.column = column;
-        self.pinned_column = Some(column);
         Ok(())
     }
 
@@ -815,13 +817,7 @@ impl Env for LeggedEnv {
         }
         self.sim.reset();
         let xy = match self.world.tiles() {
-            Some(grid) => {
-                self.column = match self.pinned_column {
-                    Some(column) => column,
-                    None => self.rng.random_range(0..grid.types.len()),
-                };
-                grid.tile_center(self.level, self.column)
-            }
+            Some(grid) => grid.tile_center(self.level, self.column),
             None => [0.0, 0.0],
         };
         self.start_xy = xy;
