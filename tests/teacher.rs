@@ -177,3 +177,32 @@ fn the_success_criterion_is_four_metres_within_ten_seconds() {
     let sideways = scripted(4.0, 9.0, 0.7 + std::f64::consts::FRAC_PI_2, 0.7).finish(false);
     assert!(!sideways.success() && sideways.walked.abs() < 1e-9);
 }
+
+#[test]
+fn the_shipped_teachers_load_with_their_cards_and_act() {
+    let device = parse_device("flex").unwrap();
+    for ground in ["flat", "rough"] {
+        let model = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("assets/teachers")
+            .join(ground)
+            .join("teacher.bpk");
+        let (network, card) = load_teacher(&model, &device).unwrap();
+        assert_eq!(format!("{:?}", card.setup.ground).to_lowercase(), ground);
+        let report = card.flat.expect("evaluated at the end of training");
+        assert!(report.walks(), "{ground}: {report:?}");
+        let config = card.setup.env_config().unwrap();
+        let mut env = LeggedEnv::new(anymal::teacher::evaluation_config(
+            &config,
+            anymal::envs::legged::TerrainConfig::Plane,
+        ))
+        .unwrap();
+        let (obs, _) = env.reset(Some(0));
+        let mut flat = Vec::new();
+        obs.write_flat(&mut flat);
+        let action = teacher_policy(network, &config, &device)
+            .predict_batch(&flat, true)
+            .unwrap();
+        assert_eq!(action.len(), config.action.dim());
+        assert!(!env.step(&action).unwrap().terminated);
+    }
+}
