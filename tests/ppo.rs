@@ -554,6 +554,7 @@ fn bad_configurations_are_named() {
 
 #[test]
 fn a_network_whose_actions_do_not_fit_the_action_space_is_refused() {
+    let _rng = device_rng();
     let device = flex().autodiff();
     let network = MlpActorCriticConfig::new(3, 2).init(&device).unwrap();
     let space = BoxSpace::uniform(1, -1.0, 1.0);
@@ -565,4 +566,56 @@ fn a_network_whose_actions_do_not_fit_the_action_space_is_refused() {
         err.contains("2 action values") && err.contains("has 1 dimensions"),
         "{err}"
     );
+}
+
+/// `Toy` whose observations turn NaN from the third step.
+struct NanAfterTwo(Toy);
+
+impl Env for NanAfterTwo {
+    type Obs = Vec<f64>;
+    fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
+        self.0.reset(seed)
+    }
+    fn step(&mut self, action: &[f64]) -> Result<Step<Vec<f64>>, EnvError> {
+        let mut step = self.0.step(action)?;
+        if self.0.t >= 3 {
+            step.obs = vec![f64::NAN];
+        }
+        Ok(step)
+    }
+    fn observation_space(&self) -> ObservationSpace {
+        self.0.observation_space()
+    }
+    fn action_space(&self) -> BoxSpace {
+        self.0.action_space()
+    }
+    fn dt(&self) -> f64 {
+        1.0
+    }
+}
+
+#[test]
+fn non_finite_observations_are_named_as_observations() {
+    let _rng = device_rng();
+    let config = PpoConfig::new().with_n_steps(8).with_batch_size(8);
+    let mut ppo = trainer(config, 1, 2.0, 1000);
+    let mut envs = VectorEnv::new(
+        vec![NanAfterTwo(Toy {
+            bandit: false,
+            t: 0,
+        })],
+        1,
+    )
+    .unwrap();
+    let err = ppo
+        .collect_rollout(&mut envs, &mut Logger::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("environment 0 returned observation value 0 = NaN"),
+        "{err}"
+    );
+    let mut policy = ppo.policy();
+    let err = policy.predict(&[f64::NAN], true).unwrap_err().to_string();
+    assert!(err.contains("observation row 0, value 0, is NaN"), "{err}");
 }

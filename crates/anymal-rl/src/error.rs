@@ -14,6 +14,10 @@ pub enum RlError {
     /// A hyperparameter is out of range or inconsistent with the environment.
     #[error("invalid training configuration: {0}")]
     Config(String),
+    /// Observations, actions or a network that do not fit each other, or an input that is not
+    /// finite; the message names what and where.
+    #[error("{0}")]
+    Input(String),
     /// A log, checkpoint or policy file could not be read or written.
     #[error("{}: {message}", path.display())]
     File {

@@ -99,7 +99,7 @@ impl<P: ActorCritic> Policy<P> {
     pub fn predict(&mut self, obs: &[f64], deterministic: bool) -> Result<Vec<f64>> {
         let width = self.network.obs_dim();
         if obs.len() != width {
-            return Err(RlError::Config(format!(
+            return Err(RlError::Input(format!(
                 "observation: expected {width} numbers, got {}",
                 obs.len()
             )));
@@ -112,9 +112,17 @@ impl<P: ActorCritic> Policy<P> {
     pub fn predict_batch(&mut self, obs: &[f32], deterministic: bool) -> Result<Vec<f64>> {
         let width = self.network.obs_dim();
         if obs.is_empty() || !obs.len().is_multiple_of(width) {
-            return Err(RlError::Config(format!(
+            return Err(RlError::Input(format!(
                 "observations: expected whole rows of {width} numbers, got {} numbers",
                 obs.len()
+            )));
+        }
+        if let Some(i) = obs.iter().position(|x| !x.is_finite()) {
+            return Err(RlError::Input(format!(
+                "observation row {}, value {}, is {} (an observation must be finite)",
+                i / width,
+                i % width,
+                obs[i]
             )));
         }
         let dist = self
@@ -147,7 +155,7 @@ pub(crate) fn clip_to_space(space: &BoxSpace, actions: &[f32]) -> Vec<f64> {
 /// Checks that the environments act in the action space a trainer was built for.
 pub(crate) fn check_action_space(trainer: &BoxSpace, envs: &BoxSpace) -> Result<()> {
     if envs != trainer {
-        return Err(RlError::Config(format!(
+        return Err(RlError::Input(format!(
             "the environments' action space {envs:?} differs from the trainer's {trainer:?}"
         )));
     }

@@ -496,6 +496,14 @@ impl<P: ActorCritic> Ppo<P> {
 
             buffer.push(&state.obs, &actions, &log_probs, &values, &rewards, &dones);
             state.obs = flatten(&step.obs, obs_dim);
+            if let Some(k) = state.obs.iter().position(|x| !x.is_finite()) {
+                return Err(RlError::Input(format!(
+                    "environment {} returned observation value {} = {}",
+                    k / obs_dim,
+                    k % obs_dim,
+                    state.obs[k]
+                )));
+            }
             self.num_timesteps += n_envs as u64;
         }
 
@@ -618,7 +626,7 @@ impl<P: ActorCritic> Ppo<P> {
     fn check_envs<E: Env>(&self, envs: &VectorEnv<E>) -> crate::Result<()> {
         let obs_dim = envs.single_observation_space().flat_dim();
         if obs_dim != self.policy.obs_dim() {
-            return Err(RlError::Config(format!(
+            return Err(RlError::Input(format!(
                 "the environments' observations have {obs_dim} numbers, the network expects {}",
                 self.policy.obs_dim()
             )));
@@ -731,7 +739,7 @@ fn check_action_width<P: ActorCritic>(
         anymal_core::ActionDistribution::Categorical(_) => (1, "a categorical index"),
     };
     if width != space.dim() {
-        return Err(RlError::Config(format!(
+        return Err(RlError::Input(format!(
             "the network acts with {width} action values ({what}) but the environments' action \
              space has {} dimensions",
             space.dim()

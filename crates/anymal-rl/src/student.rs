@@ -865,7 +865,7 @@ impl StudentTrainer {
         };
         let space = envs.single_observation_space();
         if *space != expected {
-            return Err(RlError::Config(format!(
+            return Err(RlError::Input(format!(
                 "the environments' observations are {space:?}, the model expects {expected:?}"
             )));
         }
