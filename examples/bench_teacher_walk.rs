@@ -17,7 +17,9 @@ use anymal::core::{describe_device, parse_device};
 use anymal::envs::VectorEnv;
 use anymal::envs::legged::LeggedEnv;
 use anymal::rl::{Logger, Ppo};
-use anymal::teacher::{Action, FlatReport, Ground, Preset, TeacherSetup, evaluate_flat};
+use anymal::teacher::{
+    Action, FlatReport, Ground, Preset, TRAINING_EVALUATION_SEED, TeacherSetup, evaluate_flat,
+};
 use clap::Parser;
 
 #[global_allocator]
@@ -164,14 +166,10 @@ fn train_until_walking(
         training += started.elapsed().as_secs_f64();
         if ppo.num_timesteps() >= next_eval {
             next_eval += args.eval_every;
-            let (report, _) = evaluate_flat(&mut ppo.policy(), &config, 10_000)?;
+            let (report, _) = evaluate_flat(&mut ppo.policy(), &config, TRAINING_EVALUATION_SEED)?;
             println!(
-                "seed {seed}: {} steps, {training:.0} s: success {:.0} %, velocity error {:.3} m/s, yaw-rate error {:.3} rad/s, {:.2} falls/min",
-                ppo.num_timesteps(),
-                100.0 * report.success_rate,
-                report.linear_error,
-                report.yaw_error,
-                report.falls_per_minute
+                "seed {seed}: {} steps, {training:.0} s: {report}",
+                ppo.num_timesteps()
             );
             last = Some(report);
             if report.walks() {

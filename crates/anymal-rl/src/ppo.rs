@@ -673,8 +673,7 @@ impl<P: ActorCritic> Ppo<P> {
 
     /// Mean standard deviation of a Gaussian policy (SB3's `train/std`).
     fn action_std(&self) -> Option<f64> {
-        let probe = Tensor::zeros([1, self.policy.obs_dim()], &self.acting_device.clone());
-        match self.policy.valid().distribution(probe).ok()? {
+        match probe_distribution(&self.policy, &self.acting_device).ok()? {
             anymal_core::ActionDistribution::Gaussian(d) => Some(to_host(d.std().mean())[0] as f64),
             anymal_core::ActionDistribution::Categorical(_) => None,
         }
@@ -726,6 +725,16 @@ impl<P: ActorCritic> Ppo<P> {
     }
 }
 
+/// The action distribution `policy` gives for one zero observation on `acting_device` (a
+/// device without autodiff): enough to read its widths and standard deviations.
+fn probe_distribution<P: ActorCritic>(
+    policy: &P,
+    acting_device: &Device,
+) -> anymal_core::Result<anymal_core::ActionDistribution> {
+    let probe = Tensor::zeros([1, policy.obs_dim()], acting_device);
+    policy.valid().distribution(probe)
+}
+
 /// Refuses a network whose actions do not fit `space`: a Gaussian policy needs one mean per
 /// dimension, a categorical one a space of one dimension (the index).
 fn check_action_width<P: ActorCritic>(
@@ -733,8 +742,7 @@ fn check_action_width<P: ActorCritic>(
     space: &BoxSpace,
     device: &Device,
 ) -> crate::Result<()> {
-    let probe = Tensor::zeros([1, policy.obs_dim()], &device.clone().without_autodiff());
-    let (width, what) = match policy.valid().distribution(probe)? {
+    let (width, what) = match probe_distribution(policy, &device.clone().without_autodiff())? {
         anymal_core::ActionDistribution::Gaussian(d) => (d.mean().dims()[1], "Gaussian means"),
         anymal_core::ActionDistribution::Categorical(_) => (1, "a categorical index"),
     };
