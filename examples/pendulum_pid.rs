@@ -5,15 +5,16 @@
 //! `cargo run --release --example pendulum_pid`
 
 use anymal::envs::{Env, PendulumVersion, Pid, make_inverted_pendulum, rollout};
-use anymal::plot::{Series, line_chart};
+use anymal::plot::{Panel, Series, line_charts};
 use clap::Parser;
 
 /// Names of the observation entries, in order.
-const OBSERVATION_NAMES: [&str; 4] = [
-    "cart position",
-    "pole angle",
-    "cart velocity",
-    "pole angular velocity",
+/// The observation's entries, each on its own axis with its unit.
+const OBSERVATION_AXES: [(&str, &str); 4] = [
+    ("cart position", "cart position (m)"),
+    ("pole angle", "pole angle (rad)"),
+    ("cart velocity", "cart velocity (m/s)"),
+    ("pole angular velocity", "pole angular velocity (rad/s)"),
 ];
 
 #[derive(Parser)]
@@ -29,32 +30,14 @@ struct Args {
     #[arg(long, default_value = "pendulum_pid.png")]
     plot: String,
     /// Proportional gains on [position, angle, velocity, angular velocity] (error = -observation).
-    #[arg(long, value_parser = gains, default_value = "-1,-10,-0.5,-1", allow_hyphen_values = true)]
-    kp: Gains,
+    #[arg(long, value_parser = anymal::cli::four_gains, default_value = "-1,-10,-0.5,-1", allow_hyphen_values = true)]
+    kp: anymal::cli::Gains,
     /// Derivative gains.
-    #[arg(long, value_parser = gains, default_value = "0,0,0,0", allow_hyphen_values = true)]
-    kd: Gains,
+    #[arg(long, value_parser = anymal::cli::four_gains, default_value = "0,0,0,0", allow_hyphen_values = true)]
+    kd: anymal::cli::Gains,
     /// Integral gains.
-    #[arg(long, value_parser = gains, default_value = "0,0,0,0", allow_hyphen_values = true)]
-    ki: Gains,
-}
-
-/// One gain per observation entry (an alias, so that clap parses it as one value).
-type Gains = Vec<f64>;
-
-/// Four comma-separated gains, one per observation entry.
-fn gains(text: &str) -> Result<Vec<f64>, String> {
-    let values: Vec<f64> = text
-        .split(',')
-        .map(|v| v.trim().parse::<f64>().map_err(|e| format!("'{v}': {e}")))
-        .collect::<Result<_, _>>()?;
-    if values.len() != OBSERVATION_NAMES.len() {
-        return Err(format!(
-            "expected 4 comma-separated gains, got {}",
-            values.len()
-        ));
-    }
-    Ok(values)
+    #[arg(long, value_parser = anymal::cli::four_gains, default_value = "0,0,0,0", allow_hyphen_values = true)]
+    ki: anymal::cli::Gains,
 }
 
 fn main() -> std::process::ExitCode {
@@ -63,8 +46,9 @@ fn main() -> std::process::ExitCode {
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
+    anymal::cli::output_file(&args.plot)?;
     let mut env = make_inverted_pendulum(PendulumVersion::V4);
-    let mut pid = Pid::new(args.kp, args.ki, args.kd, env.dt());
+    let mut pid = Pid::new(args.kp, args.ki, args.kd, env.dt())?;
     let mut balanced = 0;
     for seed in 0..args.episodes {
         pid.reset();
@@ -77,25 +61,30 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             if full { "" } else { " (fell)" }
         );
         if seed == 0 {
-            let series: Vec<Series> = OBSERVATION_NAMES
+            let trace = |i: usize, name: &str| Series {
+                name: name.to_string(),
+                points: episode
+                    .observations
+                    .iter()
+                    .enumerate()
+                    .map(|(t, o)| (t as f64 * env.dt(), o[i]))
+                    .collect(),
+            };
+            let series: Vec<[Series; 1]> = OBSERVATION_AXES
                 .iter()
                 .enumerate()
-                .map(|(i, name)| Series {
-                    name: name.to_string(),
-                    points: episode
-                        .observations
-                        .iter()
-                        .enumerate()
-                        .map(|(t, o)| (t as f64 * env.dt(), o[i]))
-                        .collect(),
-                })
+                .map(|(i, (name, _))| [trace(i, name)])
                 .collect();
-            line_chart(
+            let panels: Vec<Panel> = OBSERVATION_AXES
+                .iter()
+                .zip(&series)
+                .map(|((_, y_label), series)| Panel { y_label, series })
+                .collect();
+            line_charts(
                 &args.plot,
                 "InvertedPendulum-v4 under PID control",
                 "time (s)",
-                "observation",
-                &series,
+                &panels,
             )?;
             println!("plot of episode 0: {}", args.plot);
         }

@@ -7,7 +7,8 @@
 //!
 //! The tutorial's questions are options: `--delay 0.2` (the low-pass delay), `--frame-stack 10`
 //! (its fix), `--shaped-reward` (reward shaping through a closure), `--lr-schedule affine
-//! --lr 3e-4 --lr-end 3e-3` (its `affine_schedule`).
+//! --lr 3e-3 --lr-end 3e-4` (its `affine_schedule(3e-4, 3e-3)`: 3e-3 at the start, 3e-4 at the
+//! end).
 
 use std::path::PathBuf;
 
@@ -15,7 +16,7 @@ use anymal::core::{
     ActionKind, MlpActorCritic, MlpActorCriticConfig, describe_device, parse_device,
 };
 use anymal::envs::{Env, PendulumTask, PendulumVersion, RewardFn, Step, VectorEnv, rollout};
-use anymal::plot::{Series, line_chart};
+use anymal::plot::{Panel, Series, line_chart, line_charts};
 use anymal::rl::{EvalProtocol, Logger, Policy, Ppo, PpoConfig, Schedule, train_with_evaluation};
 use clap::{Parser, ValueEnum};
 
@@ -311,26 +312,29 @@ fn plot_rollout(
         episode.episode_return()
     );
     // With frame stacking the newest frame is the last four numbers (the tutorial's x[-1]).
-    let names = ["cart position", "pole angle"];
-    let series = names
-        .iter()
-        .enumerate()
-        .map(|(i, name)| Series {
-            name: name.to_string(),
-            points: episode
-                .observations
-                .iter()
-                .enumerate()
-                .map(|(t, obs)| (t as f64 * env.dt(), obs[obs.len() - 4 + i]))
-                .collect(),
-        })
-        .collect::<Vec<_>>();
-    line_chart(
+    let trace = |i: usize, name: &str| Series {
+        name: name.to_string(),
+        points: episode
+            .observations
+            .iter()
+            .enumerate()
+            .map(|(t, obs)| (t as f64 * env.dt(), obs[obs.len() - 4 + i]))
+            .collect(),
+    };
+    line_charts(
         path,
         "Evaluation rollout of the reloaded policy",
         "time (s)",
-        "observation",
-        &series,
+        &[
+            Panel {
+                y_label: "cart position (m)",
+                series: &[trace(0, "cart position")],
+            },
+            Panel {
+                y_label: "pole angle (rad)",
+                series: &[trace(1, "pole angle")],
+            },
+        ],
     )?;
     Ok(())
 }

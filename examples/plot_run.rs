@@ -42,6 +42,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    anymal::cli::output_file(&args.out)?;
     let text = std::fs::read_to_string(&args.csv)
         .map_err(|e| format!("cannot read {}: {e}", args.csv.display()))?;
     let mut lines = text.lines();

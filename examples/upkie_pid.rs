@@ -10,7 +10,7 @@ use anymal::envs::upkie::env::BALANCER_EPISODE_STEPS;
 use anymal::envs::upkie::{UpkieConfig, UpkieGroundVelocity};
 use anymal::envs::wrappers::TimeLimit;
 use anymal::envs::{Env, Pid, rollout};
-use anymal::plot::{Series, line_chart};
+use anymal::plot::{Panel, Series, line_charts};
 use clap::Parser;
 
 #[derive(Parser)]
@@ -22,45 +22,70 @@ struct Args {
     /// Episodes (reset seeds 0, 1, ...).
     #[arg(long, default_value_t = 10)]
     episodes: u64,
-    /// Where to write the plot of the first episode of the PI balancer.
+    /// First reset seed (the tuned gains were searched on seeds 100..120, not on 0..10).
+    #[arg(long, default_value_t = 0)]
+    first_seed: u64,
+    /// Where to write the plot of the first episode of the tuned balancer.
     #[arg(long, default_value = "upkie_pid.png")]
     plot: String,
+    /// The tuned balancer's proportional gains on [pitch, position, pitch rate, velocity]
+    /// (error = -observation, so v = -kp . obs).
+    #[arg(long, value_parser = anymal::cli::four_gains, default_value = TUNED_KP, allow_hyphen_values = true)]
+    kp: anymal::cli::Gains,
+    /// The tuned balancer's integral gains.
+    #[arg(long, value_parser = anymal::cli::four_gains, default_value = TUNED_KI, allow_hyphen_values = true)]
+    ki: anymal::cli::Gains,
 }
 
+/// Gains found by a grid search on seeds 100..120 (docs/tutorial.md, B1).
+const TUNED_KP: &str = "-10,-5,0,0";
+/// See [`TUNED_KP`].
+const TUNED_KI: &str = "-20,-2,0,0";
+
 /// Builds a controller for a step of `dt` seconds.
-type MakePid = fn(f64) -> Pid;
+type MakePid<'a> = Box<dyn Fn(f64) -> anymal::envs::Result<Pid> + 'a>;
 
 fn main() -> std::process::ExitCode {
     anymal::cli::report(run(Args::parse()))
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    anymal::cli::output_file(&args.plot)?;
     // v1's control with the PPO balancer's initial-state noise.
     let config = UpkieConfig {
         reset_noise: UpkieConfig::ppo_balancer().reset_noise,
         ..UpkieConfig::v1()
     };
-    let controllers: [(&str, MakePid); 2] = [
-        ("tutorial: 10 * pitch", |_| {
-            Pid::linear(vec![-10.0, 0.0, 0.0, 0.0])
-        }),
-        ("PI: 10 pitch + 20 int pitch + 5 p + 2 int p", |dt| {
-            Pid::new(
-                vec![-10.0, -5.0, 0.0, 0.0],
-                vec![-20.0, -2.0, 0.0, 0.0],
-                vec![0.0; 4],
-                dt,
-            )
-        }),
+    let tuned = format!("tuned PID: kp {:?}, ki {:?}", args.kp, args.ki);
+    let controllers: [(&str, MakePid); 3] = [
+        (
+            "tutorial: 10 * pitch",
+            Box::new(|_| Pid::linear(vec![-10.0, 0.0, 0.0, 0.0])),
+        ),
+        (
+            "upstream PI (Bullet gains): 10 pitch + 20 int pitch + 5 p + 2 int p",
+            Box::new(|dt| {
+                Pid::new(
+                    vec![-10.0, -5.0, 0.0, 0.0],
+                    vec![-20.0, -2.0, 0.0, 0.0],
+                    vec![0.0; 4],
+                    dt,
+                )
+            }),
+        ),
+        (
+            &tuned,
+            Box::new(|dt| Pid::new(args.kp.clone(), args.ki.clone(), vec![0.0; 4], dt)),
+        ),
     ];
     for (name, make) in controllers {
         println!("\n{name}");
         println!("| seed | initial v_x (m/s) | episode length | return |");
         println!("|---|---|---|---|");
         let mut balanced = 0;
-        for seed in 0..args.episodes {
+        for seed in args.first_seed..args.first_seed + args.episodes {
             let mut env = TimeLimit::new(UpkieGroundVelocity::new(config)?, BALANCER_EPISODE_STEPS);
-            let mut pid = make(env.dt());
+            let mut pid = make(env.dt())?;
             let episode = rollout(&mut env, Some(seed), BALANCER_EPISODE_STEPS, |obs| {
                 vec![pid.act(obs)]
             })?;
@@ -72,31 +97,35 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             balanced += usize::from(length == BALANCER_EPISODE_STEPS);
             let total: f64 = episode.rewards.iter().sum();
             println!("| {seed} | {v_x:+.2} | {length} | {total:.0} |");
-            if seed == 0 && name.starts_with("PI") {
+            if seed == args.first_seed && name.starts_with("tuned") {
                 let dt = env.dt();
-                let series = [
-                    "pitch (rad)",
-                    "ground position (m)",
-                    "ground velocity (m/s)",
-                ]
-                .iter()
-                .zip([0, 1, 3])
-                .map(|(label, i)| Series {
-                    name: label.to_string(),
+                let trace = |i: usize, name: &str| Series {
+                    name: name.to_string(),
                     points: episode
                         .observations
                         .iter()
                         .enumerate()
                         .map(|(t, o)| (t as f64 * dt, o[i]))
                         .collect(),
-                })
-                .collect::<Vec<_>>();
-                line_chart(
+                };
+                line_charts(
                     &args.plot,
-                    "Upkie, PI balancer, seed 0",
+                    "Upkie, tuned balancer, first seed",
                     "time (s)",
-                    "value",
-                    &series,
+                    &[
+                        Panel {
+                            y_label: "pitch (rad)",
+                            series: &[trace(0, "pitch")],
+                        },
+                        Panel {
+                            y_label: "ground position (m)",
+                            series: &[trace(1, "ground position")],
+                        },
+                        Panel {
+                            y_label: "ground velocity (m/s)",
+                            series: &[trace(3, "ground velocity")],
+                        },
+                    ],
                 )?;
             }
         }

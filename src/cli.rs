@@ -25,3 +25,31 @@ pub fn output_dir(dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error
         .map_err(|e| format!("cannot write into {}: {e}", dir.display()))?;
     Ok(())
 }
+
+/// Checks, before any work, that the file `path` can be written: its folder is created and
+/// probed as [`output_dir`] does.
+pub fn output_file(path: impl AsRef<std::path::Path>) -> Result<(), Box<dyn std::error::Error>> {
+    let path = path.as_ref();
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => output_dir(dir),
+        _ => output_dir(std::path::Path::new(".")),
+    }
+}
+
+/// One gain per observation entry (an alias, so that clap parses a list as one value).
+pub type Gains = Vec<f64>;
+
+/// Four comma-separated gains, one per entry of a four-entry observation (`--kp -1,-10,0,0`).
+pub fn four_gains(text: &str) -> Result<Gains, String> {
+    let values: Vec<f64> = text
+        .split(',')
+        .map(|v| v.trim().parse::<f64>().map_err(|e| format!("'{v}': {e}")))
+        .collect::<Result<_, _>>()?;
+    if values.len() != 4 {
+        return Err(format!(
+            "expected 4 comma-separated gains, got {}",
+            values.len()
+        ));
+    }
+    Ok(values)
+}

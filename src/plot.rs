@@ -41,7 +41,8 @@ fn font_available() -> bool {
     })
 }
 
-/// Draws `series` as lines into a 1000x600 PNG at `path`.
+/// Draws `series` as lines into a 1000x600 PNG at `path`; a series of at most
+/// [`MARKED_POINTS`] points also gets a marker at each point.
 pub fn line_chart(
     path: impl AsRef<Path>,
     title: &str,
@@ -49,59 +50,102 @@ pub fn line_chart(
     y_label: &str,
     series: &[Series],
 ) -> Result<(), Box<dyn std::error::Error>> {
+    line_charts(path, title, x_label, &[Panel { y_label, series }])
+}
+
+/// Series that share a y axis (and its unit) in [`line_charts`].
+pub struct Panel<'a> {
+    /// The y axis' name, with its unit.
+    pub y_label: &'a str,
+    /// The series drawn on it.
+    pub series: &'a [Series],
+}
+
+/// Series with fewer points than this get a marker at each point.
+pub const MARKED_POINTS: usize = 50;
+
+/// Draws `panels` one above the other, sharing the x axis, into a 1000-pixel-wide PNG at
+/// `path` (600 pixels high for one panel, 400 per panel for more).
+pub fn line_charts(
+    path: impl AsRef<Path>,
+    title: &str,
+    x_label: &str,
+    panels: &[Panel],
+) -> Result<(), Box<dyn std::error::Error>> {
     let path = path.as_ref();
-    let points = series.iter().flat_map(|s| &s.points);
-    let (x_min, x_max, y_min, y_max) = points.fold(
-        (
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-        ),
-        |(a, b, c, d), &(x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)),
-    );
-    if !x_min.is_finite() || !y_min.is_finite() {
+    let points = panels.iter().flat_map(|p| p.series).flat_map(|s| &s.points);
+    let (x_min, x_max) = points.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &(x, _)| {
+        (a.min(x), b.max(x))
+    });
+    if !x_min.is_finite() {
         return Err(format!("{}: nothing to plot", path.display()).into());
     }
-    let pad = ((y_max - y_min) * 0.05).max(1e-6);
-    let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
+    let height = if panels.len() == 1 {
+        600
+    } else {
+        400 * panels.len() as u32
+    };
+    let root = BitMapBackend::new(path, (1000, height)).into_drawing_area();
     root.fill(&WHITE)?;
     let text = font_available();
-    let mut builder = ChartBuilder::on(&root);
-    builder.margin(20);
-    if text {
-        builder
-            .caption(title, ("sans-serif", 24))
-            .x_label_area_size(40)
-            .y_label_area_size(60);
-    }
-    let mut chart =
-        builder.build_cartesian_2d(x_min..x_max.max(x_min + 1e-9), (y_min - pad)..(y_max + pad))?;
-    if text {
-        chart
-            .configure_mesh()
-            .x_desc(x_label)
-            .y_desc(y_label)
-            .draw()?;
-    }
-    for (i, s) in series.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
-        let drawn = chart.draw_series(LineSeries::new(
-            s.points.iter().copied(),
-            color.stroke_width(2),
-        ))?;
-        if text {
-            drawn
-                .label(s.name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+    let root = if text {
+        root.titled(title, ("sans-serif", 24))?
+    } else {
+        root
+    };
+    let areas = root.split_evenly((panels.len(), 1));
+    let mut colour = 0;
+    for (panel, area) in panels.iter().zip(&areas) {
+        let (y_min, y_max) = panel
+            .series
+            .iter()
+            .flat_map(|s| &s.points)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &(_, y)| {
+                (a.min(y), b.max(y))
+            });
+        if !y_min.is_finite() {
+            return Err(
+                format!("{}: nothing to plot on '{}'", path.display(), panel.y_label).into(),
+            );
         }
-    }
-    if text {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()?;
+        let pad = ((y_max - y_min) * 0.05).max(1e-6);
+        let mut builder = ChartBuilder::on(area);
+        builder.margin(20);
+        if text {
+            builder.x_label_area_size(40).y_label_area_size(70);
+        }
+        let mut chart = builder
+            .build_cartesian_2d(x_min..x_max.max(x_min + 1e-9), (y_min - pad)..(y_max + pad))?;
+        if text {
+            chart
+                .configure_mesh()
+                .x_desc(x_label)
+                .y_desc(panel.y_label)
+                .draw()?;
+        }
+        for s in panel.series {
+            let color = Palette99::pick(colour).to_rgba();
+            colour += 1;
+            let drawn = chart.draw_series(LineSeries::new(
+                s.points.iter().copied(),
+                color.stroke_width(2),
+            ))?;
+            if text {
+                drawn
+                    .label(s.name.clone())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+            }
+            if s.points.len() <= MARKED_POINTS {
+                chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
+            }
+        }
+        if text {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()?;
+        }
     }
     root.present()?;
     Ok(())

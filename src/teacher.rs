@@ -262,7 +262,7 @@ pub fn load_teacher(model: &Path, device: &Device) -> Result<(Anymal, TeacherCar
 /// A deterministic policy of `network` for the legged environment's actions.
 pub fn teacher_policy(network: Anymal, config: &LeggedConfig, device: &Device) -> Policy<Anymal> {
     let bound = anymal_envs::legged::env::ACTION_BOUND;
-    let space = BoxSpace::uniform(config.action.dim(), -bound, bound);
+    let space = BoxSpace::uniform(config.action.dim(), -bound, bound).expect("ACTION_BOUND >= 0");
     Policy::new(network, space, device.clone(), 0)
 }
 

@@ -62,7 +62,7 @@ impl Env for Scripted {
         ObservationSpace::Box(BoxSpace::unbounded(1 + self.action_dim))
     }
     fn action_space(&self) -> BoxSpace {
-        BoxSpace::uniform(self.action_dim, -2.0, 2.0)
+        BoxSpace::uniform(self.action_dim, -2.0, 2.0).unwrap()
     }
     fn dt(&self) -> f64 {
         0.05
@@ -105,7 +105,7 @@ fn delay_filters_actions_and_observations() {
 
 #[test]
 fn frame_stack_keeps_the_last_frames_oldest_first() {
-    let mut env = FrameStack::new(Scripted::new(100), 3);
+    let mut env = FrameStack::new(Scripted::new(100), 3).unwrap();
     let (obs, _) = env.reset(None);
     assert_eq!(obs, vec![0.0; 6]);
     env.step(&[0.5]).unwrap();
@@ -182,7 +182,10 @@ fn clip_and_rescale_actions() {
     let mut rescale = RescaleAction::new(Scripted::new(100), 0.0, 1.0).unwrap();
     rescale.reset(None);
     assert_eq!(rescale.step(&[0.75]).unwrap().obs[1], 1.0); // [0, 1] -> [-2, 2]
-    assert_eq!(rescale.action_space(), BoxSpace::uniform(1, 0.0, 1.0));
+    assert_eq!(
+        rescale.action_space(),
+        BoxSpace::uniform(1, 0.0, 1.0).unwrap()
+    );
     assert!(RescaleAction::new(Scripted::new(1), 1.0, 1.0).is_err());
 }
 
@@ -238,7 +241,7 @@ fn vector_env_rejects_bad_actions_whole_and_passes_on_helper_panics() {
     let mut vec_env = VectorEnv::new(envs, 3).unwrap();
     assert_eq!(
         vec_env.single_action_space(),
-        &BoxSpace::uniform(1, -2.0, 2.0)
+        &BoxSpace::uniform(1, -2.0, 2.0).unwrap()
     );
     vec_env.reset(Some(0));
     let err = vec_env.step(&[0.0, 0.0, f64::NAN]).unwrap_err();
@@ -331,7 +334,8 @@ fn pid_balances_the_pendulum_for_ten_full_episodes() {
         vec![0.0; 4],
         vec![0.0; 4],
         env.dt(),
-    );
+    )
+    .unwrap();
     for seed in 0..10 {
         pid.reset();
         let episode = rollout(&mut env, Some(seed), 2000, |obs| vec![pid.act(obs)]).unwrap();
@@ -343,9 +347,38 @@ fn pid_balances_the_pendulum_for_ten_full_episodes() {
 
 #[test]
 fn pid_terms_follow_the_discrete_formula() {
-    let mut pid = Pid::new(vec![1.0, 0.0], vec![0.5, 0.0], vec![0.0, 2.0], 0.1);
+    let mut pid = Pid::new(vec![1.0, 0.0], vec![0.5, 0.0], vec![0.0, 2.0], 0.1).unwrap();
     // e = -obs. Step 1: e = [-1, -2]; P = -1, I = 0.5 * (-0.1) = -0.05, D = 0.
     assert!((pid.act(&[1.0, 2.0]) - (-1.05)).abs() < 1e-12);
     // Step 2: e = [-1, -1]; P = -1, I = 0.5 * (-0.2) = -0.1, D = 2 * (-1 - -2) / 0.1 = 20.
     assert!((pid.act(&[1.0, 1.0]) - 18.9).abs() < 1e-12);
+}
+
+#[test]
+fn constructors_refuse_bad_values_with_a_message_instead_of_panicking_later() {
+    let message = |r: Result<BoxSpace, EnvError>| r.unwrap_err().to_string();
+    let err = message(BoxSpace::new(vec![0.0, 0.0], vec![1.0]));
+    assert!(err.contains("low has 2, high has 1"), "{err}");
+    let err = message(BoxSpace::new(vec![0.0, 2.0], vec![1.0, 1.0]));
+    assert!(err.contains("bound 1: low 2 must be <= high 1"), "{err}");
+    assert!(BoxSpace::uniform(1, f64::NAN, 1.0).is_err());
+    assert!(
+        BoxSpace::uniform(3, -1.0, 1.0)
+            .unwrap()
+            .clip(&[5.0, -5.0, 0.5])
+            == [1.0, -1.0, 0.5]
+    );
+
+    let err = FrameStack::new(Scripted::new(10), 0)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("at least one frame"), "{err}");
+
+    let err = Pid::new(vec![1.0; 4], vec![0.0; 3], vec![0.0; 4], 0.02)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("kp 4, ki 3, kd 4"), "{err}");
+    assert!(Pid::new(vec![1.0], vec![0.0], vec![0.0], 0.0).is_err());
+    assert!(Pid::linear(vec![f64::INFINITY]).is_err());
 }

@@ -173,10 +173,31 @@ fn reset_zeroes_only_the_ended_episodes() {
     let device = Device::flex();
     let hiddens = seeded([3, 2, 4], 5, &device);
     let before = values(hiddens.clone());
-    let after = values(reset_hiddens(hiddens, &[false, true, false]));
+    let after = values(reset_hiddens(hiddens, &[false, true, false]).unwrap());
     assert_eq!(&after[..8], &before[..8]);
     assert!(after[8..16].iter().all(|v| *v == 0.0));
     assert_eq!(&after[16..], &before[16..]);
+}
+
+#[test]
+fn a_reset_with_the_wrong_number_of_flags_names_both_counts() {
+    let hiddens = seeded([3, 2, 4], 5, &Device::flex());
+    let err = reset_hiddens(hiddens, &[true, false])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("episode_ended") && err.contains("3 flags") && err.contains("[2]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_tensor_on_another_device_is_named_not_a_panic_inside_burn() {
+    let student = small_config().student().init(&Device::flex()).unwrap();
+    let other = anymal::core::parse_device("ndarray").unwrap();
+    let (p, e) = (seeded([2, 9], 1, &other), seeded([2, 2, 5], 2, &other));
+    let err = student.forward(p, e, None, false).unwrap_err().to_string();
+    assert!(err.starts_with("proprio: the model is on"), "{err}");
 }
 
 #[test]
@@ -185,7 +206,7 @@ fn a_reset_hidden_state_equals_starting_fresh() {
     let student = small_config().student().init(&device).unwrap();
     let (p, e) = (seeded([2, 9], 1, &device), seeded([2, 2, 5], 2, &device));
     let first = student.forward(p.clone(), e.clone(), None, false).unwrap();
-    let carried = reset_hiddens(first.hiddens, &[true, true]);
+    let carried = reset_hiddens(first.hiddens, &[true, true]).unwrap();
     let again = student.forward(p, e, Some(carried), false).unwrap();
     assert_eq!(values(first.action), values(again.action));
 }
@@ -410,6 +431,20 @@ fn gaussian_teacher_has_a_trainable_log_std_and_samples_actions() {
     let dist = teacher.distribution(out.action.clone());
     assert_eq!(dist.sample().dims(), [2, 3]);
     assert_eq!(values(dist.mode()), values(out.action));
+}
+
+#[test]
+fn running_stats_count_every_sample_past_two_to_the_24() {
+    let device = Device::flex();
+    let mut stats = RunningStatsConfig::new(1).init(&device);
+    let big = (1usize << 24) + 1;
+    stats.update(Tensor::ones([big, 1], &device));
+    stats.update(Tensor::ones([1, 1], &device).mul_scalar(3.0));
+    stats.update(Tensor::ones([1, 1], &device).mul_scalar(3.0));
+    // An f32 count sticks at 2^24 for single samples; the mean then stops moving.
+    assert_eq!(stats.count(), (big + 2) as f64);
+    let expected_mean = 1.0 + 4.0 / (big + 2) as f64;
+    assert!((values(stats.mean())[0] as f64 - expected_mean).abs() < 1e-7);
 }
 
 #[test]

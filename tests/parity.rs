@@ -164,3 +164,92 @@ fn importing_a_missing_file_names_it() {
         "{err}"
     );
 }
+
+/// The fixture's weights with the student's height encoder resized to hidden widths
+/// `[40, 30]`, as the package's 0.0.22 writes them for `student_extero_encoder_hidden=(40, 30)`;
+/// returns the file and its first layer's weight (`[out, in]`, PyTorch's layout).
+fn resized_student_encoder_file(dir: &std::path::Path) -> (std::path::PathBuf, Vec<f32>) {
+    use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+    let bytes = std::fs::read(fixture("weights.safetensors")).unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let resized: Vec<(String, Vec<usize>)> = [
+        ("0.weight", vec![40, 52]),
+        ("0.bias", vec![40]),
+        ("2.weight", vec![30, 40]),
+        ("2.bias", vec![30]),
+        ("4.weight", vec![24, 30]),
+        ("4.bias", vec![24]),
+    ]
+    .into_iter()
+    .map(|(name, shape)| (format!("student.extero_encoder.net.{name}"), shape))
+    .collect();
+    let data: Vec<(String, Vec<usize>, Vec<u8>)> = file
+        .tensors()
+        .into_iter()
+        .filter(|(name, _)| !resized.iter().any(|(r, _)| r == name))
+        .map(|(name, view)| (name, view.shape().to_vec(), view.data().to_vec()))
+        .chain(resized.iter().map(|(name, shape)| {
+            let n: usize = shape.iter().product();
+            let values = (0..n).flat_map(|i| ((i % 7) as f32 * 0.01 - 0.03).to_le_bytes());
+            (name.clone(), shape.clone(), values.collect())
+        }))
+        .collect();
+    let first = data
+        .iter()
+        .find(|(name, ..)| name == "student.extero_encoder.net.0.weight")
+        .map(|(_, _, b)| {
+            b.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        })
+        .unwrap()
+        .collect();
+    let views = data.iter().map(|(name, shape, b)| {
+        (
+            name.clone(),
+            TensorView::new(Dtype::F32, shape.clone(), b).unwrap(),
+        )
+    });
+    let path = dir.join("student-encoder-40-30.safetensors");
+    safetensors::serialize_to_file(views, None, &path).unwrap();
+    (path, first)
+}
+
+#[test]
+fn a_student_height_encoder_of_its_own_widths_is_carried_and_imported() {
+    let device = Device::flex();
+    let dir = tempfile::tempdir().unwrap();
+    let (path, first_weight) = resized_student_encoder_file(dir.path());
+
+    let config = package_config().with_student_extero_encoder_hidden(vec![40, 30]);
+    let anymal = import_pytorch(config.init(&device).unwrap(), &path).unwrap();
+    let weight = anymal.student.extero_encoder.layers[0].weight.val(); // [in, out]
+    assert_eq!(weight.dims(), [52, 40]);
+    assert_eq!(values(weight.transpose()), first_weight);
+    // The teacher is untouched by the student's widths: still the package's outputs.
+    let io = SafetensorsFile::open(fixture("io.safetensors"));
+    let out = anymal
+        .forward_teacher(
+            io.tensor("proprio", Some(0), &device),
+            io.tensor("extero", Some(0), &device),
+            io.tensor("privileged", Some(0), &device),
+        )
+        .unwrap();
+    assert_close(
+        "teacher logits",
+        &values(out.action),
+        &io.get("teacher_logits").1,
+        TOL,
+    );
+    // The student keeps its own encoder when initialised from the teacher.
+    let student = anymal.init_student_with_teacher().student;
+    assert_eq!(
+        values(student.extero_encoder.layers[0].weight.val().transpose()),
+        first_weight
+    );
+
+    // The default widths (80, 60) do not fit this file, and the error says where.
+    let err = import_pytorch(package_config().init(&device).unwrap(), &path)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("student.extero_encoder"), "{err}");
+}

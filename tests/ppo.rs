@@ -62,7 +62,7 @@ impl Env for Toy {
         ObservationSpace::Box(BoxSpace::unbounded(1))
     }
     fn action_space(&self) -> BoxSpace {
-        BoxSpace::uniform(1, -2.0, 2.0)
+        BoxSpace::uniform(1, -2.0, 2.0).unwrap()
     }
     fn dt(&self) -> f64 {
         1.0
@@ -88,7 +88,7 @@ fn sb3_network(obs_dim: usize, device: &Device) -> MlpActorCritic {
 /// A trainer on the flex autodiff device for a 1-d action in [-bound, bound].
 fn trainer(config: PpoConfig, obs_dim: usize, bound: f64, total: u64) -> Ppo<MlpActorCritic> {
     let device = flex().autodiff();
-    let space = BoxSpace::uniform(1, -bound, bound);
+    let space = BoxSpace::uniform(1, -bound, bound).unwrap();
     Ppo::new(config, sb3_network(obs_dim, &device), &device, space, total).unwrap()
 }
 
@@ -510,7 +510,7 @@ fn checkpoints_resume_exactly_and_reject_bad_files() {
 fn bad_configurations_are_named() {
     let _rng = device_rng();
     let device = flex().autodiff();
-    let space = BoxSpace::uniform(1, -2.0, 2.0);
+    let space = BoxSpace::uniform(1, -2.0, 2.0).unwrap();
     let err = |config: PpoConfig| match Ppo::new(
         config,
         sb3_network(1, &device),
@@ -557,7 +557,7 @@ fn a_network_whose_actions_do_not_fit_the_action_space_is_refused() {
     let _rng = device_rng();
     let device = flex().autodiff();
     let network = MlpActorCriticConfig::new(3, 2).init(&device).unwrap();
-    let space = BoxSpace::uniform(1, -1.0, 1.0);
+    let space = BoxSpace::uniform(1, -1.0, 1.0).unwrap();
     let err = Ppo::new(PpoConfig::new(), network, &device, space, 100)
         .err()
         .expect("refused")
@@ -618,4 +618,206 @@ fn non_finite_observations_are_named_as_observations() {
     let mut policy = ppo.policy();
     let err = policy.predict(&[f64::NAN], true).unwrap_err().to_string();
     assert!(err.contains("observation row 0, value 0, is NaN"), "{err}");
+}
+
+#[test]
+fn with_running_statistics_the_first_update_sees_the_rollouts_own_inputs() {
+    // Observations that drift (a step counter) move the running statistics on every step. The
+    // buffer keeps the inputs the actions were sampled from, so an update that does not change
+    // the weights (learning rate 0) finds the same policy: no KL, nothing clipped.
+    let _rng = device_rng();
+    let device = flex().autodiff();
+    device.seed(3);
+    let network = MlpActorCriticConfig::new(1, 1)
+        .with_normalize_observations(true)
+        .init(&device)
+        .unwrap();
+    let config = PpoConfig::new()
+        .with_n_steps(32)
+        .with_batch_size(64)
+        .with_n_epochs(1)
+        .with_learning_rate(anymal::rl::Schedule::Constant(0.0));
+    let space = BoxSpace::uniform(1, -2.0, 2.0).unwrap();
+    let mut ppo = Ppo::new(config, network, &device, space, 64).unwrap();
+    let envs = (0..2)
+        .map(|_| {
+            TimeLimit::new(
+                Toy {
+                    bandit: false,
+                    t: 0,
+                },
+                20,
+            )
+        })
+        .collect();
+    let mut envs = VectorEnv::new(envs, 1).unwrap();
+    ppo.collect_rollout(&mut envs, &mut Logger::new()).unwrap();
+    // What the buffer holds is normalised: the counter's raw values reach 19.
+    let stored = &ppo.rollout_buffer().unwrap().obs;
+    assert!(stored.iter().all(|x| x.abs() < 4.0), "{stored:?}");
+    let stats = ppo.train().unwrap();
+    assert!(
+        stats.approx_kl.abs() < 1e-7,
+        "approx_kl {}",
+        stats.approx_kl
+    );
+    assert_eq!(stats.clip_fraction, 0.0);
+}
+
+/// A TFRecord / protobuf decoder written from the two specifications, independent of the
+/// writer's prost messages: the scalar tags and values of every event, by step.
+fn decode_scalars(path: &std::path::Path) -> Vec<(i64, Vec<(String, f32)>)> {
+    fn varint(bytes: &[u8], at: &mut usize) -> u64 {
+        let (mut value, mut shift) = (0u64, 0);
+        loop {
+            let byte = bytes[*at];
+            *at += 1;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return value;
+            }
+            shift += 7;
+        }
+    }
+    /// (field number, wire type, payload) of every field of one message.
+    fn fields(bytes: &[u8]) -> Vec<(u64, u64, &[u8])> {
+        let mut at = 0;
+        let mut out = Vec::new();
+        while at < bytes.len() {
+            let key = varint(bytes, &mut at);
+            let (field, wire) = (key >> 3, key & 7);
+            let start = at;
+            let len = match wire {
+                0 => {
+                    varint(bytes, &mut at);
+                    0
+                }
+                1 => 8,
+                2 => varint(bytes, &mut at) as usize,
+                5 => 4,
+                other => panic!("wire type {other}"),
+            };
+            let payload = if wire == 0 {
+                &bytes[start..at]
+            } else {
+                &bytes[at..at + len]
+            };
+            at += len;
+            out.push((field, wire, payload));
+        }
+        out
+    }
+    let data = std::fs::read(path).unwrap();
+    let mut at = 0;
+    let mut events = Vec::new();
+    while at < data.len() {
+        // length (u64 LE), masked CRC of the length, payload, masked CRC of the payload
+        let len = u64::from_le_bytes(data[at..at + 8].try_into().unwrap()) as usize;
+        let payload = &data[at + 12..at + 12 + len];
+        at += 12 + len + 4;
+        let mut step = 0;
+        let mut scalars = Vec::new();
+        for (field, _, bytes) in fields(payload) {
+            match field {
+                2 => step = varint(bytes, &mut 0) as i64,
+                5 => {
+                    for (_, _, value) in fields(bytes).into_iter().filter(|f| f.0 == 1) {
+                        let mut tag = String::new();
+                        let mut simple = 0.0; // proto3: an absent float is 0
+                        for (f, _, b) in fields(value) {
+                            match f {
+                                1 => tag = String::from_utf8(b.to_vec()).unwrap(),
+                                2 => simple = f32::from_le_bytes(b.try_into().unwrap()),
+                                _ => {}
+                            }
+                        }
+                        scalars.push((tag, simple));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !scalars.is_empty() {
+            events.push((step, scalars));
+        }
+    }
+    events
+}
+
+/// The scalar tags TensorBoard's own reader (`EventAccumulator`) finds in `run`, when the
+/// python package `tensorboard` is importable (`.ci/run` installs it).
+fn tensorboard_reader_tags(run: &std::path::Path) -> Option<Vec<String>> {
+    let script = "import sys\n\
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator\n\
+        acc = EventAccumulator(sys.argv[1]); acc.Reload()\n\
+        for tag in sorted(acc.Tags()['scalars']):\n    \
+            print(tag, acc.Scalars(tag)[-1].value)\n";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(run)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("ModuleNotFoundError"), "{err}");
+        eprintln!("python tensorboard is not installed: its reader is not checked");
+        return None;
+    }
+    let text = String::from_utf8(out.stdout).unwrap();
+    Some(
+        text.lines()
+            .map(|l| l.split(' ').next().unwrap().to_string())
+            .collect(),
+    )
+}
+
+#[test]
+fn tensorboard_shows_every_column_of_the_csv_zeros_included() {
+    let _rng = device_rng();
+    let dir = tempfile::tempdir().unwrap();
+    let task = PendulumTask::new(PendulumVersion::V4);
+    let mut envs = VectorEnv::new(vec![task.make().unwrap()], 1).unwrap();
+    let config = PpoConfig::new()
+        .with_n_steps(64)
+        .with_batch_size(64)
+        .with_n_epochs(1);
+    let mut ppo = trainer(config, 4, 3.0, 128);
+    let mut logger = Logger::for_run(dir.path(), "PPO").unwrap();
+    logger.record("check/zero", 0.0);
+    ppo.learn(&mut envs, &mut logger).unwrap();
+    let run = logger.run_dir().unwrap().to_path_buf();
+    let csv = std::fs::read_to_string(run.join("progress.csv")).unwrap();
+    let mut columns: Vec<String> = csv
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .map(String::from)
+        .collect();
+    columns.sort();
+    assert!(columns.contains(&"check/zero".to_string()));
+
+    let event_file = std::fs::read_dir(&run)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("events.out.tfevents."))
+        .unwrap();
+    let events = decode_scalars(&event_file);
+    let mut tags: Vec<String> = events
+        .iter()
+        .flat_map(|(_, s)| s.iter().map(|(t, _)| t.clone()))
+        .collect();
+    tags.sort();
+    tags.dedup();
+    assert_eq!(tags, columns, "event file tags against the CSV header");
+    let zero = events[0].1.iter().find(|(t, _)| t == "check/zero").unwrap();
+    assert_eq!(zero.1, 0.0);
+    assert_eq!(events[0].0, 64);
+
+    if let Some(reader_tags) = tensorboard_reader_tags(&run) {
+        assert_eq!(
+            reader_tags, columns,
+            "TensorBoard's reader against the CSV header"
+        );
+    }
 }

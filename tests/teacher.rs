@@ -43,7 +43,7 @@ fn the_teacher_acts_in_the_legged_env_through_its_normaliser() {
             &device,
         )
     };
-    let before = values(network.value(rows(&flat)).unwrap());
+    let before = values(network.forward_teacher_flat(rows(&flat)).unwrap().value);
     // Statistics of a few steps change what the teacher makes of the same observation.
     let mut policy = teacher_policy(network.clone(), &config, &device);
     let mut obs = obs;
@@ -59,7 +59,7 @@ fn the_teacher_acts_in_the_legged_env_through_its_normaliser() {
     assert_eq!(network.normalizer.proprio.count(), 5.0);
     flat.clear();
     env.reset(Some(1)).0.write_flat(&mut flat);
-    let after = values(network.value(rows(&flat)).unwrap());
+    let after = values(network.forward_teacher_flat(rows(&flat)).unwrap().value);
     assert_ne!(
         before, after,
         "the normaliser takes part in the forward pass"

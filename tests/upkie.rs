@@ -14,6 +14,7 @@ fn upstream_pi(dt: f64) -> Pid {
         vec![0.0; 4],
         dt,
     )
+    .unwrap()
 }
 
 #[test]

@@ -153,37 +153,67 @@ impl MlpActorCritic {
 
     /// The action distribution and the value `[B]` for observations `[B, obs_dim]`.
     pub fn forward(&self, obs: Tensor<2>) -> crate::Result<(ActionDistribution, Tensor<1>)> {
-        let obs = self.prepare(obs)?;
-        let value = self.value_of(obs.clone());
-        Ok((self.distribution_of(obs), value))
+        self.forward_normalized(self.normalize(obs)?)
     }
 
     /// The value `[B]` alone (bootstrapping needs no policy).
     pub fn value(&self, obs: Tensor<2>) -> crate::Result<Tensor<1>> {
-        Ok(self.value_of(self.prepare(obs)?))
+        self.value_normalized(self.normalize(obs)?)
     }
 
     /// The action distribution alone (acting needs no value).
     pub fn distribution(&self, obs: Tensor<2>) -> crate::Result<ActionDistribution> {
-        Ok(self.distribution_of(self.prepare(obs)?))
+        self.distribution_normalized(self.normalize(obs)?)
+    }
+
+    /// [`MlpActorCritic::forward`] on observations already normalised by
+    /// [`MlpActorCritic::normalize`] (what a rollout buffer stores).
+    pub fn forward_normalized(
+        &self,
+        input: Tensor<2>,
+    ) -> crate::Result<(ActionDistribution, Tensor<1>)> {
+        self.check(&input)?;
+        Ok((self.distribution_of(input.clone()), self.value_of(input)))
+    }
+
+    /// [`MlpActorCritic::value`] on normalised observations.
+    pub fn value_normalized(&self, input: Tensor<2>) -> crate::Result<Tensor<1>> {
+        self.check(&input)?;
+        Ok(self.value_of(input))
+    }
+
+    /// [`MlpActorCritic::distribution`] on normalised observations.
+    pub fn distribution_normalized(&self, input: Tensor<2>) -> crate::Result<ActionDistribution> {
+        self.check(&input)?;
+        Ok(self.distribution_of(input))
     }
 
     /// Adds observations `[B, obs_dim]` to the running statistics (no-op without normalisation).
     pub fn update_normalizer(&mut self, obs: Tensor<2>) -> crate::Result<()> {
-        BatchShapes::new().check("obs", &obs, &[self.config.obs_dim])?;
+        self.check(&obs)?;
         if let Some(stats) = &mut self.obs_normalizer {
             stats.update(obs);
         }
         Ok(())
     }
 
-    /// Checks the shape and normalises when configured to.
-    fn prepare(&self, obs: Tensor<2>) -> crate::Result<Tensor<2>> {
-        BatchShapes::new().check("obs", &obs, &[self.config.obs_dim])?;
+    /// Observations `[B, obs_dim]` normalised with the running statistics (unchanged without
+    /// normalisation), after checking their shape.
+    pub fn normalize(&self, obs: Tensor<2>) -> crate::Result<Tensor<2>> {
+        self.check(&obs)?;
         Ok(match &self.obs_normalizer {
             Some(stats) => stats.normalize(obs),
             None => obs,
         })
+    }
+
+    fn check(&self, obs: &Tensor<2>) -> crate::Result<()> {
+        BatchShapes::on(self.action_net.weight.lazy_device()).check(
+            "obs",
+            obs,
+            &[self.config.obs_dim],
+        )?;
+        Ok(())
     }
 
     fn hidden(&self, layers: &[Linear], obs: Tensor<2>) -> Tensor<2> {

@@ -38,6 +38,10 @@ pub struct AnymalConfig {
     /// Hidden widths of the teacher's height encoder.
     #[config(default = "vec![80, 60]")]
     pub teacher_extero_encoder_hidden: Vec<usize>,
+    /// Hidden widths of the student's height encoder (the package's
+    /// `student_extero_encoder_hidden`, added in its 0.0.22 with this default).
+    #[config(default = "vec![80, 60]")]
+    pub student_extero_encoder_hidden: Vec<usize>,
     /// Hidden widths of the teacher's privileged encoder.
     #[config(default = "vec![64, 32]")]
     pub teacher_privileged_encoder_hidden: Vec<usize>,
@@ -97,14 +101,13 @@ impl AnymalConfig {
             .with_critic_hidden(self.teacher_critic_hidden.clone())
     }
 
-    /// The student's part of this configuration. Its height encoder has the teacher's shape so
-    /// that [`Anymal::init_student_with_teacher`] can copy it.
+    /// The student's part of this configuration.
     pub fn student(&self) -> StudentConfig {
         StudentConfig::new(self.num_actions)
             .with_proprio_dim(self.proprio_dim)
             .with_extero_dim(self.extero_dim)
             .with_latent_extero_dim(self.latent_extero_dim)
-            .with_extero_encoder_hidden(self.teacher_extero_encoder_hidden.clone())
+            .with_extero_encoder_hidden(self.student_extero_encoder_hidden.clone())
             .with_belief_state_encoder_hiddens(self.student_belief_state_encoder_hiddens.clone())
             .with_extero_gate_encoder_hiddens(self.student_extero_gate_encoder_hiddens.clone())
             .with_belief_state_dim(self.student_belief_state_dim)
@@ -194,9 +197,14 @@ pub struct Distillation {
 
 impl Anymal {
     /// Copies the teacher's height encoder, trunk and action head (log-std included) into the
-    /// student, as fresh parameters, so the student starts acting like the teacher.
+    /// student, as fresh parameters, so the student starts acting like the teacher. A student
+    /// whose height encoder has other widths than the teacher's
+    /// (`student_extero_encoder_hidden` != `teacher_extero_encoder_hidden`) keeps its own.
     pub fn init_student_with_teacher(mut self) -> Self {
-        self.student.extero_encoder = self.teacher.extero_encoder.clone().map(&mut FreshParams);
+        let c = &self.config;
+        if c.student_extero_encoder_hidden == c.teacher_extero_encoder_hidden {
+            self.student.extero_encoder = self.teacher.extero_encoder.clone().map(&mut FreshParams);
+        }
         self.student.trunk = self.teacher.trunk.clone().map(&mut FreshParams);
         self.student.action_head = self.teacher.action_head.clone().map(&mut FreshParams);
         self
@@ -313,7 +321,11 @@ impl Anymal {
         obs: Tensor<2>,
     ) -> crate::Result<(Tensor<2>, Tensor<3>, Tensor<2>)> {
         let c = &self.config;
-        let batch = BatchShapes::new().check("observation", &obs, &[self.flat_obs_dim()])?;
+        let batch = BatchShapes::on(self.teacher.trunk.device()).check(
+            "observation",
+            &obs,
+            &[self.flat_obs_dim()],
+        )?;
         let heights = c.num_legs * c.extero_dim;
         Ok((
             obs.clone().narrow(1, 0, c.proprio_dim),
@@ -326,11 +338,27 @@ impl Anymal {
         ))
     }
 
-    /// The teacher's forward on flat observation rows, normalised with the running statistics
-    /// (what PPO trains and acts with).
+    /// The teacher's forward on flat observation rows, normalised with the running statistics.
     pub fn forward_teacher_flat(&self, obs: Tensor<2>) -> crate::Result<TeacherOutput> {
+        self.forward_teacher_flat_normalized(self.normalize_flat(obs)?)
+    }
+
+    /// Flat observation rows normalised group by group with the running statistics, still flat
+    /// (what PPO's rollout buffer stores).
+    pub fn normalize_flat(&self, obs: Tensor<2>) -> crate::Result<Tensor<2>> {
         let (proprio, extero, privileged) = self.split_flat_obs(obs)?;
         let (proprio, extero, privileged) = self.normalizer.normalize(proprio, extero, privileged);
+        let batch = proprio.dims()[0];
+        let extero = extero.reshape([batch, self.config.num_legs * self.config.extero_dim]);
+        Ok(Tensor::cat(vec![proprio, extero, privileged], 1))
+    }
+
+    /// The teacher's forward on flat rows that [`Anymal::normalize_flat`] normalised.
+    pub fn forward_teacher_flat_normalized(
+        &self,
+        input: Tensor<2>,
+    ) -> crate::Result<TeacherOutput> {
+        let (proprio, extero, privileged) = self.split_flat_obs(input)?;
         self.teacher.forward(proprio, extero, privileged)
     }
 

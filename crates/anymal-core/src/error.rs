@@ -15,6 +15,16 @@ pub enum Error {
         /// The shape that was given.
         actual: Vec<usize>,
     },
+    /// An input tensor lives on another device than the model's parameters.
+    #[error("{input}: the model is on {expected} but the tensor is on {actual}")]
+    Device {
+        /// Which input.
+        input: &'static str,
+        /// The model's device.
+        expected: String,
+        /// The tensor's device.
+        actual: String,
+    },
     /// A device name that this build does not know.
     #[error("unknown device '{name}': valid devices are {valid}")]
     UnknownDevice {

@@ -168,25 +168,24 @@ impl GruStack {
 }
 
 /// Zeroes the hidden state of every sample whose episode ended: `hiddens` is
-/// `[batch, layers, hidden]` and `episode_ended` has one flag per sample.
-///
-/// # Panics
-/// If `episode_ended` does not have one flag per sample.
-pub fn reset_hiddens(hiddens: Tensor<3>, episode_ended: &[bool]) -> Tensor<3> {
+/// `[batch, layers, hidden]` and `episode_ended` has one flag per sample; another number of
+/// flags is an error naming both counts.
+pub fn reset_hiddens(hiddens: Tensor<3>, episode_ended: &[bool]) -> crate::Result<Tensor<3>> {
     let batch = hiddens.dims()[0];
-    assert_eq!(
-        episode_ended.len(),
-        batch,
-        "reset_hiddens: {} episode flags for a batch of {batch}",
-        episode_ended.len()
-    );
+    if episode_ended.len() != batch {
+        return Err(crate::Error::Shape {
+            input: "episode_ended",
+            expected: format!("{batch} flags (one per hidden state)"),
+            actual: vec![episode_ended.len()],
+        });
+    }
     if !episode_ended.iter().any(|&ended| ended) {
-        return hiddens;
+        return Ok(hiddens);
     }
     let keep: Vec<f32> = episode_ended
         .iter()
         .map(|&ended| if ended { 0.0 } else { 1.0 })
         .collect();
     let keep = Tensor::<3>::from_data(TensorData::new(keep, [batch, 1, 1]), &hiddens.device());
-    hiddens * keep
+    Ok(hiddens * keep)
 }

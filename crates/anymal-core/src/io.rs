@@ -31,10 +31,13 @@ pub trait SavedModel: Module + Sized {
     fn saved_config(&self) -> &Self::Config;
     /// Builds a fresh model from a configuration.
     fn from_config(config: &Self::Config, device: &Device) -> Result<Self>;
+    /// Brings a configuration written by an earlier version up to date, in place (fields
+    /// added since get the value that reproduces the saved model).
+    fn upgrade_config(_config: &mut serde_json::Map<String, serde_json::Value>) {}
 }
 
 macro_rules! saved_model {
-    ($model:ty, $config:ty, $kind:literal) => {
+    ($model:ty, $config:ty, $kind:literal $(, $upgrade:expr)?) => {
         impl SavedModel for $model {
             type Config = $config;
             const KIND: &'static str = $kind;
@@ -44,13 +47,26 @@ macro_rules! saved_model {
             fn from_config(config: &$config, device: &Device) -> Result<Self> {
                 config.init(device)
             }
+            $(fn upgrade_config(config: &mut serde_json::Map<String, serde_json::Value>) {
+                $upgrade(config)
+            })?
         }
     };
 }
 saved_model!(Teacher, TeacherConfig, "teacher");
 saved_model!(Student, StudentConfig, "student");
-saved_model!(Anymal, AnymalConfig, "anymal");
+saved_model!(Anymal, AnymalConfig, "anymal", upgrade_anymal_config);
 saved_model!(MlpActorCritic, MlpActorCriticConfig, "mlp_actor_critic");
+
+/// `student_extero_encoder_hidden` (the package's 0.0.22) is newer than the first saved files,
+/// whose student encoder had the teacher's widths.
+fn upgrade_anymal_config(config: &mut serde_json::Map<String, serde_json::Value>) {
+    if !config.contains_key("student_extero_encoder_hidden")
+        && let Some(teacher) = config.get("teacher_extero_encoder_hidden").cloned()
+    {
+        config.insert("student_extero_encoder_hidden".into(), teacher);
+    }
+}
 
 /// Writes `model` and its configuration to `path` (atomically: temporary file, then rename).
 pub fn save<M: SavedModel>(model: &M, path: impl AsRef<Path>) -> Result<()> {
@@ -99,8 +115,11 @@ pub fn from_bytes<M: SavedModel>(
     let json = metadata
         .get(CONFIG_KEY)
         .ok_or("has no configuration in its metadata")?;
-    let config: M::Config =
-        serde_json::from_str(json).map_err(|e| format!("invalid configuration: {e}"))?;
+    let invalid = |e: serde_json::Error| format!("invalid configuration: {e}");
+    let mut fields: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(json).map_err(invalid)?;
+    M::upgrade_config(&mut fields);
+    let config: M::Config = serde_json::from_value(fields.into()).map_err(invalid)?;
     let model = M::from_config(&config, device).map_err(|e| e.to_string())?;
     apply_weights(model, reader, BurnpackStore::from_bytes(Some(bytes)))
 }

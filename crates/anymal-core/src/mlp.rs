@@ -81,6 +81,11 @@ impl Mlp {
         }
     }
 
+    /// The device of the parameters.
+    pub fn device(&self) -> burn::tensor::Device {
+        self.layers[0].weight.lazy_device()
+    }
+
     /// Input width.
     pub fn input_dim(&self) -> usize {
         self.layers[0].weight.dims()[0]

@@ -21,9 +21,14 @@ pub struct RunningStatsConfig {
 /// PyTorch package's `RunningStats`: before any update the mean and variance are zero, so call
 /// [`RunningStats::update`] first. The statistics are module parameters (saved with the model)
 /// but never trained: they are detached wherever they are used.
+///
+/// The number of samples is counted exactly in a `u64` (an f32 stops counting single samples
+/// at 2^24, which a legged-robot run passes in minutes); the saved `count` tensor holds it
+/// rounded to f32 (exact to 2^24, within 6e-8 of it above), and a loaded model counts on from
+/// there.
 #[derive(Module, Debug)]
 pub struct RunningStats {
-    /// Number of samples seen, `[1]`.
+    /// Number of samples seen, `[1]`, as saved (f32).
     pub count: Param<Tensor<1>>,
     /// Mean per feature.
     pub mean: Param<Tensor<1>>,
@@ -31,6 +36,10 @@ pub struct RunningStats {
     pub sum_sq_dev: Param<Tensor<1>>,
     #[module(skip)]
     eps: f64,
+    /// The exact count after the last update, valid while `count` still holds it rounded (a
+    /// file loaded into these statistics replaces `count`, and then `count` is read instead).
+    #[module(skip)]
+    samples: Option<u64>,
 }
 
 impl RunningStatsConfig {
@@ -42,6 +51,7 @@ impl RunningStatsConfig {
             mean: zeros(self.dim),
             sum_sq_dev: zeros(self.dim),
             eps: self.eps,
+            samples: None,
         }
     }
 }
@@ -60,14 +70,20 @@ impl RunningStats {
             .powi_scalar(2)
             .sum_dim(0)
             .squeeze_dim::<1>(0);
-        let count = self.count.val().detach();
-        let total = count.clone().add_scalar(n as f64);
-        let weight = total.clone().recip().mul_scalar(n as f64); // n / (count + n)
+        let count = self.samples();
+        let total = count + n as u64;
+        let weight = n as f64 / total as f64;
         let delta = batch_mean - self.mean.val().detach();
-        let mean = self.mean.val().detach() + delta.clone() * weight.clone();
-        let sum_sq_dev =
-            self.sum_sq_dev.val().detach() + batch_sq_dev + delta.powi_scalar(2) * weight * count;
-        self.count = self.count.clone().map(|_| total);
+        let mean = self.mean.val().detach() + delta.clone().mul_scalar(weight);
+        let sum_sq_dev = self.sum_sq_dev.val().detach()
+            + batch_sq_dev
+            + delta.powi_scalar(2).mul_scalar(weight * count as f64);
+        let device = self.count.lazy_device();
+        self.samples = Some(total);
+        self.count = self
+            .count
+            .clone()
+            .map(|_| Tensor::from_floats([total as f32], &device));
         self.mean = self.mean.clone().map(|_| mean);
         self.sum_sq_dev = self.sum_sq_dev.clone().map(|_| sum_sq_dev);
     }
@@ -79,13 +95,23 @@ impl RunningStats {
 
     /// The unbiased variance per feature (zero before two samples).
     pub fn variance(&self) -> Tensor<1> {
+        // The saved count is exact enough here (6e-8 relative above 2^24) and stays on the device.
         let denominator = self.count.val().detach().sub_scalar(1.0).clamp_min(1.0);
         self.sum_sq_dev.val().detach() / denominator
     }
 
     /// Number of samples seen.
     pub fn count(&self) -> f64 {
-        self.count.val().into_scalar::<f32>() as f64
+        self.samples() as f64
+    }
+
+    /// The exact count, or the saved one for statistics loaded from a file.
+    fn samples(&self) -> u64 {
+        let saved = self.count.val().into_scalar::<f32>();
+        match self.samples {
+            Some(exact) if exact as f32 == saved => exact,
+            _ => saved as u64,
+        }
     }
 
     /// `(x - mean) / sqrt(var + eps)` over the last dimension of `x` `[batch, dim]`.

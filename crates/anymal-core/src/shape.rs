@@ -1,24 +1,30 @@
-//! Checks of input shapes done before any tensor work, so that a wrong input fails with a
-//! message naming it instead of deep inside a backend.
+//! Checks of input shapes and devices done before any tensor work, so that a wrong input fails
+//! with a message naming it instead of deep inside a backend.
 
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
 
 use crate::error::{Error, Result};
 
-/// Checks a set of inputs that share a leading batch dimension.
+/// Checks a set of inputs that share a leading batch dimension and the model's device.
 ///
 /// The first input checked fixes the batch size; every later one must agree with it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct BatchShapes {
     batch: Option<usize>,
+    device: Device,
 }
 
 impl BatchShapes {
-    pub(crate) fn new() -> Self {
-        Self::default()
+    /// Checks for a model whose parameters live on `device`.
+    pub(crate) fn on(device: Device) -> Self {
+        Self {
+            batch: None,
+            device,
+        }
     }
 
-    /// Checks that `tensor` is `[batch, trailing...]`, returning its batch size.
+    /// Checks that `tensor` is `[batch, trailing...]` on the model's device, returning its
+    /// batch size.
     pub(crate) fn check<const D: usize>(
         &mut self,
         input: &'static str,
@@ -42,6 +48,14 @@ impl BatchShapes {
                 input,
                 expected,
                 actual: actual.to_vec(),
+            });
+        }
+        let device = tensor.device();
+        if device != self.device {
+            return Err(Error::Device {
+                input,
+                expected: format!("{:?}", self.device),
+                actual: format!("{device:?}"),
             });
         }
         self.batch = Some(batch);

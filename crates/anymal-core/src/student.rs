@@ -260,7 +260,7 @@ impl Student {
         reconstruct: bool,
     ) -> crate::Result<StudentOutput> {
         let c = &self.config;
-        let mut shapes = BatchShapes::new();
+        let mut shapes = BatchShapes::on(self.trunk.device());
         let batch = shapes.check("proprio", &proprio, &[c.proprio_dim])?;
         shapes.check("extero", &extero, &[c.num_legs, c.extero_dim])?;
         if let Some(hiddens) = &hiddens {

@@ -161,7 +161,7 @@ impl Teacher {
         privileged: Tensor<2>,
     ) -> crate::Result<TeacherOutput> {
         let c = &self.config;
-        let mut shapes = BatchShapes::new();
+        let mut shapes = BatchShapes::on(self.trunk.device());
         let batch = shapes.check("proprio", &proprio, &[c.proprio_dim])?;
         shapes.check("extero", &extero, &[c.num_legs, c.extero_dim])?;
         shapes.check("privileged", &privileged, &[c.privileged_dim])?;

@@ -146,7 +146,7 @@ impl Env for HiddenForceEnv {
     }
 
     fn action_space(&self) -> BoxSpace {
-        BoxSpace::new(vec![-MAX_ACTION], vec![MAX_ACTION])
+        BoxSpace::uniform(1, -MAX_ACTION, MAX_ACTION).expect("MAX_ACTION >= 0")
     }
 
     fn dt(&self) -> f64 {

@@ -94,7 +94,7 @@ impl PendulumTask {
                     "frame_stack must stack at least 1 observation".into(),
                 ));
             }
-            env = Box::new(FrameStack::new(env, n));
+            env = Box::new(FrameStack::new(env, n)?);
         }
         Ok(env)
     }
@@ -203,7 +203,7 @@ impl Env for InvertedPendulum {
     }
 
     fn action_space(&self) -> BoxSpace {
-        BoxSpace::uniform(1, -3.0, 3.0)
+        BoxSpace::uniform(1, -3.0, 3.0).expect("-3 <= 3")
     }
 
     fn dt(&self) -> f64 {

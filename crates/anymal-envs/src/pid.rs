@@ -1,6 +1,8 @@
 //! A PID controller on an observation vector, the tutorial's baseline:
 //! `a_k = Kp . e_k + Kd . (e_k - e_{k-1}) / dt + Ki . sum_i e_i dt`, with `e = target - obs`.
 
+use crate::error::{EnvError, Result};
+
 /// PID (or, with `ki = kd = 0`, linear state-feedback) control of one actuator.
 #[derive(Debug, Clone)]
 pub struct Pid {
@@ -18,14 +20,32 @@ pub struct Pid {
 }
 
 impl Pid {
-    /// A PID controller for observations of `kp.len()` entries, stepped every `dt` seconds.
-    pub fn new(kp: Vec<f64>, ki: Vec<f64>, kd: Vec<f64>, dt: f64) -> Self {
-        assert!(
-            kp.len() == ki.len() && kp.len() == kd.len(),
-            "PID gains of different lengths"
-        );
+    /// A PID controller for observations of `kp.len()` entries, stepped every `dt > 0`
+    /// seconds; gains of different lengths, non-finite gains or a bad `dt` are errors.
+    pub fn new(kp: Vec<f64>, ki: Vec<f64>, kd: Vec<f64>, dt: f64) -> Result<Self> {
+        if kp.len() != ki.len() || kp.len() != kd.len() {
+            return Err(EnvError::Parameter(format!(
+                "PID gains of different lengths: kp {}, ki {}, kd {}",
+                kp.len(),
+                ki.len(),
+                kd.len()
+            )));
+        }
+        if let Some((name, gain)) = [("kp", &kp), ("ki", &ki), ("kd", &kd)]
+            .into_iter()
+            .find(|(_, gains)| gains.iter().any(|g| !g.is_finite()))
+        {
+            return Err(EnvError::Parameter(format!(
+                "PID gain {name} {gain:?} is not finite"
+            )));
+        }
+        if !(dt > 0.0 && dt.is_finite()) {
+            return Err(EnvError::Parameter(format!(
+                "PID time step dt = {dt} must be positive and finite"
+            )));
+        }
         let n = kp.len();
-        Self {
+        Ok(Self {
             kp,
             ki,
             kd,
@@ -33,11 +53,11 @@ impl Pid {
             dt,
             integral: vec![0.0; n],
             previous_error: None,
-        }
+        })
     }
 
     /// Linear state feedback `a = Kp . (target - obs)`.
-    pub fn linear(kp: Vec<f64>) -> Self {
+    pub fn linear(kp: Vec<f64>) -> Result<Self> {
         let n = kp.len();
         Self::new(kp, vec![0.0; n], vec![0.0; n], 1.0)
     }
@@ -49,6 +69,9 @@ impl Pid {
     }
 
     /// The action for observation `obs`.
+    ///
+    /// # Panics
+    /// If `obs` does not have one entry per gain.
     pub fn act(&mut self, obs: &[f64]) -> f64 {
         assert_eq!(
             obs.len(),

@@ -3,34 +3,65 @@
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-/// A box of real vectors, `low[i] <= x[i] <= high[i]` (bounds may be infinite).
+use crate::error::{EnvError, Result};
+
+/// A box of real vectors, `low[i] <= x[i] <= high[i]` (bounds may be infinite). The
+/// constructors check the bounds, so every box can clip and sample.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BoxSpace {
-    /// Lower bounds.
-    pub low: Vec<f64>,
-    /// Upper bounds.
-    pub high: Vec<f64>,
+    low: Vec<f64>,
+    high: Vec<f64>,
 }
 
 impl BoxSpace {
-    /// A box with the given bounds (of equal length).
-    pub fn new(low: Vec<f64>, high: Vec<f64>) -> Self {
-        assert_eq!(
-            low.len(),
-            high.len(),
-            "BoxSpace bounds of different lengths"
-        );
-        Self { low, high }
+    /// A box with the given bounds: of equal length, not NaN, `low[i] <= high[i]`.
+    pub fn new(low: Vec<f64>, high: Vec<f64>) -> Result<Self> {
+        if low.len() != high.len() {
+            return Err(EnvError::Parameter(format!(
+                "BoxSpace bounds of different lengths: low has {}, high has {}",
+                low.len(),
+                high.len()
+            )));
+        }
+        let ordered = |i: usize| low[i].partial_cmp(&high[i]).is_some_and(|o| o.is_le());
+        if let Some(i) = (0..low.len()).find(|&i| !ordered(i)) {
+            return Err(EnvError::Parameter(format!(
+                "BoxSpace bound {i}: low {} must be <= high {} (and neither NaN)",
+                low[i], high[i]
+            )));
+        }
+        Ok(Self { low, high })
     }
 
     /// `dim` copies of the same bounds.
-    pub fn uniform(dim: usize, low: f64, high: f64) -> Self {
+    pub fn uniform(dim: usize, low: f64, high: f64) -> Result<Self> {
         Self::new(vec![low; dim], vec![high; dim])
     }
 
     /// An unbounded box.
     pub fn unbounded(dim: usize) -> Self {
-        Self::uniform(dim, f64::NEG_INFINITY, f64::INFINITY)
+        Self {
+            low: vec![f64::NEG_INFINITY; dim],
+            high: vec![f64::INFINITY; dim],
+        }
+    }
+
+    /// Lower bounds.
+    pub fn low(&self) -> &[f64] {
+        &self.low
+    }
+
+    /// Upper bounds.
+    pub fn high(&self) -> &[f64] {
+        &self.high
+    }
+
+    /// `n` copies of this box end to end (a stack of `n` observations).
+    pub fn repeat(&self, n: usize) -> Self {
+        Self {
+            low: self.low.repeat(n),
+            high: self.high.repeat(n),
+        }
     }
 
     /// Number of dimensions.

@@ -144,14 +144,14 @@ impl PolicyState {
     /// The state of a policy acting in `space`, sampling with `seed`.
     pub fn new(space: &BoxSpace, seed: u64) -> Self {
         Self {
-            action_low: space.low.clone(),
-            action_high: space.high.clone(),
+            action_low: space.low().to_vec(),
+            action_high: space.high().to_vec(),
             seed,
         }
     }
 
-    /// The action space.
-    pub fn action_space(&self) -> BoxSpace {
+    /// The action space, checked: a file may hold any bounds.
+    pub fn action_space(&self) -> anymal_envs::Result<BoxSpace> {
         BoxSpace::new(self.action_low.clone(), self.action_high.clone())
     }
 }
@@ -229,7 +229,7 @@ pub(crate) fn load_policy<P: ActorCritic>(path: &Path, device: &Device) -> Resul
     let network = policy_entry(path, &entries, device)?;
     Ok(Policy::new(
         network,
-        state.action_space(),
+        state.action_space().map_err(|e| RlError::file(path, e))?,
         device.clone(),
         state.seed,
     ))

@@ -82,8 +82,13 @@ impl Logger {
         }
     }
 
-    /// Writes the recorded values at `step` to TensorBoard, the CSV and the console.
+    /// Writes the recorded values at `step` to TensorBoard, the CSV and the console. Every
+    /// row carries its step as `time/total_timesteps` (unless recorded otherwise), so rows that
+    /// record only an evaluation are placed too.
     pub fn dump(&mut self, step: u64) -> Result<()> {
+        self.pending
+            .entry("time/total_timesteps".to_string())
+            .or_insert(step as f64);
         let values: Vec<(String, f64)> = std::mem::take(&mut self.pending).into_iter().collect();
         if let Some(tb) = &mut self.tensorboard {
             tb.add_scalars(step, &values)?;
@@ -216,8 +221,14 @@ mod tests {
         logger.record("time/fps", 200.0);
         logger.record("rollout/ep_rew_mean", 5.5);
         logger.dump(20).unwrap();
+        logger.record("eval/mean_reward", 7.0);
+        logger.dump(30).unwrap();
         let text = std::fs::read_to_string(run.join("progress.csv")).unwrap();
-        assert_eq!(text, "rollout/ep_rew_mean,time/fps\n,100\n5.5,200\n");
+        assert_eq!(
+            text,
+            "eval/mean_reward,rollout/ep_rew_mean,time/fps,time/total_timesteps\n\
+             ,,100,10\n,5.5,200,20\n7,,,30\n"
+        );
         // A second run gets the next folder.
         let second = Logger::for_run(dir.path(), "PPO").unwrap();
         assert!(second.run_dir().unwrap().ends_with("PPO_2"));

@@ -14,15 +14,26 @@ use crate::checkpoint;
 use crate::error::{Result, RlError};
 
 /// A network with a policy head and a value head over flat observations `[B, obs_dim]`.
+///
+/// A network that keeps running observation statistics normalises in
+/// [`ActorCritic::normalize`]; the heads take its output. PPO stores normalised observations
+/// in its buffer (as Stable-Baselines3 with `VecNormalize` and rsl_rl do), so the update sees
+/// exactly the inputs the actions were sampled from.
 pub trait ActorCritic: SavedModel + Sync {
     /// Width of the flat observation.
     fn obs_dim(&self) -> usize;
-    /// The action distribution and the value `[B]`.
-    fn forward(&self, obs: Tensor<2>) -> anymal_core::Result<(ActionDistribution, Tensor<1>)>;
-    /// The value `[B]` alone.
-    fn value(&self, obs: Tensor<2>) -> anymal_core::Result<Tensor<1>>;
-    /// The action distribution alone.
-    fn distribution(&self, obs: Tensor<2>) -> anymal_core::Result<ActionDistribution>;
+    /// Raw observations normalised with the running statistics (unchanged without), after
+    /// checking their shape.
+    fn normalize(&self, obs: Tensor<2>) -> anymal_core::Result<Tensor<2>>;
+    /// The action distribution and the value `[B]` of normalised observations.
+    fn forward_normalized(
+        &self,
+        input: Tensor<2>,
+    ) -> anymal_core::Result<(ActionDistribution, Tensor<1>)>;
+    /// The value `[B]` alone, of normalised observations.
+    fn value_normalized(&self, input: Tensor<2>) -> anymal_core::Result<Tensor<1>>;
+    /// The action distribution alone, of normalised observations.
+    fn distribution_normalized(&self, input: Tensor<2>) -> anymal_core::Result<ActionDistribution>;
     /// Whether the network keeps running observation statistics.
     fn normalizes_observations(&self) -> bool;
     /// Adds observations to the network's running statistics, if it keeps any.
@@ -33,14 +44,20 @@ impl ActorCritic for MlpActorCritic {
     fn obs_dim(&self) -> usize {
         self.config().obs_dim
     }
-    fn forward(&self, obs: Tensor<2>) -> anymal_core::Result<(ActionDistribution, Tensor<1>)> {
-        MlpActorCritic::forward(self, obs)
+    fn normalize(&self, obs: Tensor<2>) -> anymal_core::Result<Tensor<2>> {
+        MlpActorCritic::normalize(self, obs)
     }
-    fn value(&self, obs: Tensor<2>) -> anymal_core::Result<Tensor<1>> {
-        MlpActorCritic::value(self, obs)
+    fn forward_normalized(
+        &self,
+        input: Tensor<2>,
+    ) -> anymal_core::Result<(ActionDistribution, Tensor<1>)> {
+        MlpActorCritic::forward_normalized(self, input)
     }
-    fn distribution(&self, obs: Tensor<2>) -> anymal_core::Result<ActionDistribution> {
-        MlpActorCritic::distribution(self, obs)
+    fn value_normalized(&self, input: Tensor<2>) -> anymal_core::Result<Tensor<1>> {
+        MlpActorCritic::value_normalized(self, input)
+    }
+    fn distribution_normalized(&self, input: Tensor<2>) -> anymal_core::Result<ActionDistribution> {
+        MlpActorCritic::distribution_normalized(self, input)
     }
     fn normalizes_observations(&self) -> bool {
         self.obs_normalizer.is_some()
@@ -125,9 +142,10 @@ impl<P: ActorCritic> Policy<P> {
                 obs[i]
             )));
         }
-        let dist = self
+        let input = self
             .network
-            .distribution(rows_tensor(obs.to_vec(), width, &self.device))?;
+            .normalize(rows_tensor(obs.to_vec(), width, &self.device))?;
+        let dist = self.network.distribution_normalized(input)?;
         let actions = if deterministic {
             dist.mode()
         } else {
@@ -148,7 +166,7 @@ pub(crate) fn clip_to_space(space: &BoxSpace, actions: &[f32]) -> Vec<f64> {
     actions
         .iter()
         .enumerate()
-        .map(|(i, &a)| (a as f64).clamp(space.low[i % dim], space.high[i % dim]))
+        .map(|(i, &a)| (a as f64).clamp(space.low()[i % dim], space.high()[i % dim]))
         .collect()
 }
 

@@ -349,6 +349,12 @@ impl<P: ActorCritic> Ppo<P> {
         self.episodes.mean_return()
     }
 
+    /// Mean length of the last `stats_window` finished training episodes (SB3's
+    /// `rollout/ep_len_mean`).
+    pub fn mean_episode_length(&self) -> Option<f64> {
+        self.episodes.mean_length()
+    }
+
     /// Trains until `total_timesteps` environment steps.
     pub fn learn<E>(&mut self, envs: &mut VectorEnv<E>, logger: &mut Logger) -> crate::Result<()>
     where
@@ -422,19 +428,29 @@ impl<P: ActorCritic> Ppo<P> {
         let mut rewards = vec![0.0f32; n_envs];
         let mut dones = vec![false; n_envs];
         for _ in 0..self.config.n_steps {
-            // Running observation statistics, if the network keeps them, in both copies.
+            // Running observation statistics, if the network keeps them, in both copies, with
+            // this step's observations before acting on them (SB3's VecNormalize and rsl_rl's
+            // normaliser do the same); the buffer keeps the normalised rows.
             let obs = rows_tensor(state.obs.clone(), obs_dim, &device);
-            if normalizes {
+            let input = if normalizes {
                 acting.update_normalizer(obs.clone())?;
                 self.policy.update_normalizer(rows_tensor(
                     state.obs.clone(),
                     obs_dim,
                     &self.device,
                 ))?;
-            }
+                acting.normalize(obs)?
+            } else {
+                obs
+            };
+            let stored_obs = if normalizes {
+                to_host(input.clone())
+            } else {
+                state.obs.clone()
+            };
 
             // Act: sample, and read actions, log-probabilities and values back at once.
-            let (dist, values) = acting.forward(obs)?;
+            let (dist, values) = acting.forward_normalized(input)?;
             let actions = dist.sample_with_rng(&mut self.rng);
             let log_probs = dist.log_prob(actions.clone());
             let packed = to_host(Tensor::cat(
@@ -467,7 +483,8 @@ impl<P: ActorCritic> Ppo<P> {
                         flatten(std::slice::from_ref(obs), obs_dim)
                     })
                     .collect();
-                to_host(acting.value(rows_tensor(final_obs, obs_dim, &device))?)
+                let final_obs = acting.normalize(rows_tensor(final_obs, obs_dim, &device))?;
+                to_host(acting.value_normalized(final_obs)?)
             };
             for info in &step.infos {
                 self.info_means.add(info);
@@ -494,7 +511,7 @@ impl<P: ActorCritic> Ppo<P> {
                 )));
             }
 
-            buffer.push(&state.obs, &actions, &log_probs, &values, &rewards, &dones);
+            buffer.push(&stored_obs, &actions, &log_probs, &values, &rewards, &dones);
             state.obs = flatten(&step.obs, obs_dim);
             if let Some(k) = state.obs.iter().position(|x| !x.is_finite()) {
                 return Err(RlError::Input(format!(
@@ -507,8 +524,8 @@ impl<P: ActorCritic> Ppo<P> {
             self.num_timesteps += n_envs as u64;
         }
 
-        let last_values =
-            to_host(acting.value(rows_tensor(state.obs.clone(), obs_dim, &device))?);
+        let last_obs = acting.normalize(rows_tensor(state.obs.clone(), obs_dim, &device))?;
+        let last_values = to_host(acting.value_normalized(last_obs)?);
         buffer.compute_gae(&last_values, gamma, self.config.gae_lambda as f32);
         self.env_state = Some(state);
         self.buffer = Some(buffer);
@@ -708,7 +725,10 @@ impl<P: ActorCritic> Ppo<P> {
             state.config,
             saved.model,
             device,
-            state.policy.action_space(),
+            state
+                .policy
+                .action_space()
+                .map_err(|e| RlError::file(path, e))?,
             state.total_timesteps,
         )
         .map_err(|e| RlError::file(path, e))?;
@@ -732,7 +752,7 @@ fn probe_distribution<P: ActorCritic>(
     acting_device: &Device,
 ) -> anymal_core::Result<anymal_core::ActionDistribution> {
     let probe = Tensor::zeros([1, policy.obs_dim()], acting_device);
-    policy.valid().distribution(probe)
+    policy.valid().distribution_normalized(probe)
 }
 
 /// Refuses a network whose actions do not fit `space`: a Gaussian policy needs one mean per
@@ -805,7 +825,7 @@ impl LossInputs<'_> {
         let old_values = vector(&mb.values);
         let returns = vector(&mb.returns);
 
-        let (dist, values) = policy.forward(obs)?;
+        let (dist, values) = policy.forward_normalized(obs)?;
         let log_ratio = dist.log_prob(actions) - old_log_probs;
         let ratio = log_ratio.clone().exp();
         let surrogate = advantages.clone() * ratio.clone();

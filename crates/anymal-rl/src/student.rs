@@ -350,7 +350,7 @@ impl ChunkLoss<'_> {
                     .iter()
                     .map(|&env| rollout.episode_start[step * rollout.n_envs + env])
                     .collect();
-                Some(reset_hiddens(hiddens, &starts))
+                Some(reset_hiddens(hiddens, &starts)?)
             };
             let rows = |t: &Tensor<2>| t.clone().narrow(0, k * g, g);
             let out = self.anymal.student_loss(
@@ -920,7 +920,10 @@ impl StudentTrainer {
         let state = saved.state.clone();
         let optimizer = saved.optimizer(path, optimizer())?;
         let config = state.config.clone().with_init_student_with_teacher(false);
-        let action_space = state.policy.action_space();
+        let action_space = state
+            .policy
+            .action_space()
+            .map_err(|e| RlError::file(path, e))?;
         let mut trainer = Self::new(config, saved.model, device, action_space)
             .map_err(|e| RlError::file(path, e))?;
         trainer.config.init_student_with_teacher = state.config.init_student_with_teacher;
@@ -1023,7 +1026,7 @@ impl Acting<'_> {
                 .forward(proprio.clone(), extero.clone(), privileged.clone())?
                 .action;
             let mut hiddens = tensor(state.hiddens.clone(), [n, w.layers, w.hidden], self.device);
-            hiddens = reset_hiddens(hiddens, &state.episode_start);
+            hiddens = reset_hiddens(hiddens, &state.episode_start)?;
             let previous = (!self.config.memoryless).then_some(hiddens);
             let student = model
                 .student

@@ -4,8 +4,9 @@
 //!
 //! PPO sees flat rows `[proprio, extero (leg after leg), privileged]` (what
 //! [`anymal_envs::StructuredObs`] writes); the teacher splits them, normalises each group with
-//! the running statistics kept in [`Anymal`] (updated on every rollout step, never reset between
-//! episodes, saved with the model), and acts.
+//! the running statistics kept in [`Anymal`] (updated on every rollout step with that step's
+//! observations before it acts, never reset between episodes, saved with the model), and acts;
+//! the rollout buffer keeps the normalised rows.
 
 use anymal_core::{ActionDistribution, Anymal};
 use burn::tensor::Tensor;
@@ -19,15 +20,21 @@ impl ActorCritic for Anymal {
     fn obs_dim(&self) -> usize {
         self.flat_obs_dim()
     }
-    fn forward(&self, obs: Tensor<2>) -> anymal_core::Result<(ActionDistribution, Tensor<1>)> {
-        let out = self.forward_teacher_flat(obs)?;
+    fn normalize(&self, obs: Tensor<2>) -> anymal_core::Result<Tensor<2>> {
+        self.normalize_flat(obs)
+    }
+    fn forward_normalized(
+        &self,
+        input: Tensor<2>,
+    ) -> anymal_core::Result<(ActionDistribution, Tensor<1>)> {
+        let out = self.forward_teacher_flat_normalized(input)?;
         Ok((self.teacher.distribution(out.action), out.value))
     }
-    fn value(&self, obs: Tensor<2>) -> anymal_core::Result<Tensor<1>> {
-        Ok(self.forward_teacher_flat(obs)?.value)
+    fn value_normalized(&self, input: Tensor<2>) -> anymal_core::Result<Tensor<1>> {
+        Ok(self.forward_teacher_flat_normalized(input)?.value)
     }
-    fn distribution(&self, obs: Tensor<2>) -> anymal_core::Result<ActionDistribution> {
-        let out = self.forward_teacher_flat(obs)?;
+    fn distribution_normalized(&self, input: Tensor<2>) -> anymal_core::Result<ActionDistribution> {
+        let out = self.forward_teacher_flat_normalized(input)?;
         Ok(self.teacher.distribution(out.action))
     }
     fn normalizes_observations(&self) -> bool {

@@ -931,6 +931,7 @@ impl Env for LeggedEnv {
 
     fn action_space(&self) -> BoxSpace {
         BoxSpace::uniform(self.config.action.dim(), -ACTION_BOUND, ACTION_BOUND)
+            .expect("ACTION_BOUND >= 0")
     }
 
     fn dt(&self) -> f64 {

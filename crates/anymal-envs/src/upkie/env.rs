@@ -312,11 +312,11 @@ impl Env for UpkieGroundVelocity {
     fn observation_space(&self) -> ObservationSpace {
         let high = vec![std::f64::consts::PI, f64::INFINITY, 1000.0, 2.0];
         let low = high.iter().map(|h| -h).collect();
-        ObservationSpace::Box(BoxSpace::new(low, high))
+        ObservationSpace::Box(BoxSpace::new(low, high).expect("-h <= h"))
     }
 
     fn action_space(&self) -> BoxSpace {
-        BoxSpace::uniform(1, -1.0, 1.0)
+        BoxSpace::uniform(1, -1.0, 1.0).expect("-1 <= 1")
     }
 
     fn dt(&self) -> f64 {

@@ -55,13 +55,13 @@ impl<E: Env> RescaleAction<E> {
         let to = env.action_space();
         if !(min.is_finite() && max.is_finite())
             || min >= max
-            || to.low.iter().chain(&to.high).any(|b| !b.is_finite())
+            || to.low().iter().chain(to.high()).any(|b| !b.is_finite())
         {
             return Err(EnvError::Parameter(format!(
                 "RescaleAction needs finite min < max (got {min}, {max}) and a bounded action space (got {to:?})"
             )));
         }
-        let from = BoxSpace::uniform(to.dim(), min, max);
+        let from = BoxSpace::uniform(to.dim(), min, max)?;
         Ok(Self { env, from, to })
     }
 }
@@ -79,8 +79,9 @@ impl<E: Env> Env for RescaleAction<E> {
             .iter()
             .enumerate()
             .map(|(i, a)| {
-                let unit = (a - self.from.low[i]) / (self.from.high[i] - self.from.low[i]);
-                self.to.low[i] + unit * (self.to.high[i] - self.to.low[i])
+                let (from, to) = (&self.from, &self.to);
+                let unit = (a - from.low()[i]) / (from.high()[i] - from.low()[i]);
+                to.low()[i] + unit * (to.high()[i] - to.low()[i])
             })
             .collect();
         self.env.step(&mapped)

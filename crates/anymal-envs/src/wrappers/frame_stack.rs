@@ -1,7 +1,7 @@
 use std::collections::VecDeque;
 
 use crate::env::{Env, Info, ObservationSpace, Step};
-use crate::error::Result;
+use crate::error::{EnvError, Result};
 use crate::space::BoxSpace;
 
 /// Observations of the last `n` steps, oldest first, flattened; after a reset the stack holds
@@ -14,13 +14,17 @@ pub struct FrameStack<E> {
 
 impl<E: Env<Obs = Vec<f64>>> FrameStack<E> {
     /// Stacks the last `n` (at least 1) observations of `env`.
-    pub fn new(env: E, n: usize) -> Self {
-        assert!(n >= 1, "FrameStack needs at least one frame");
-        Self {
+    pub fn new(env: E, n: usize) -> Result<Self> {
+        if n == 0 {
+            return Err(EnvError::Parameter(
+                "FrameStack needs at least one frame (n = 0)".into(),
+            ));
+        }
+        Ok(Self {
             env,
             frames: VecDeque::with_capacity(n),
             n,
-        }
+        })
     }
 
     fn stacked(&self) -> Vec<f64> {
@@ -50,10 +54,7 @@ impl<E: Env<Obs = Vec<f64>>> Env for FrameStack<E> {
 
     fn observation_space(&self) -> ObservationSpace {
         match self.env.observation_space() {
-            ObservationSpace::Box(space) => ObservationSpace::Box(BoxSpace::new(
-                space.low.repeat(self.n),
-                space.high.repeat(self.n),
-            )),
+            ObservationSpace::Box(space) => ObservationSpace::Box(space.repeat(self.n)),
             structured => structured,
         }
     }
