@@ -11,6 +11,8 @@
 //! and adds [`plot`], PNG charts for the examples, [`cli`], what their command lines share, and
 //! [`teacher`], the quadruped teacher's training setups and evaluation protocol.
 
+#![deny(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)]
+
 pub mod cli;
 pub mod plot;
 pub mod teacher;

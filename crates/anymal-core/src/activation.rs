@@ -3,7 +3,7 @@
 //! - Burn's generic LeakyReLU under autodiff goes through `mask_where`, which took a third of
 //!   the teacher update's time on flex; ReLU has one-pass kernels forward and backward.
 //!   Without autodiff (acting), Burn's LeakyReLU is one pass and is used as is. (On flex the
-//!   networks fuse LeakyReLU into their Linear layers: [`crate::fused::linear`].)
+//!   networks fuse LeakyReLU into their Linear layers: [`crate::fused::linear()`].)
 //! - On flex, sigmoid and tanh run the one-pass kernels of [`crate::fused::activation`];
 //!   elsewhere Burn's sigmoid, and tanh as `2 sigmoid(2x) - 1` (flex's tanh cost about three
 //!   times its sigmoid).

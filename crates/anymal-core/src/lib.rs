@@ -10,6 +10,8 @@
 //!
 //! No environment or training-loop code lives here.
 
+#![deny(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)]
+
 pub mod action_head;
 pub mod activation;
 pub mod actor_critic;

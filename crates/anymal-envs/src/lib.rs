@@ -5,7 +5,7 @@
 //! ([`legged`]), the Upkie-like wheeled biped ([`upkie`]), [`wrappers`] that compose like
 //! Gymnasium's, [`VectorEnv`] stepping copies on worker threads, the [`MockEnv`] of the PyTorch
 //! package, [`HiddenForceEnv`] (a small structured env that needs memory), a [`Pid`] baseline
-//! and a [`rollout`] helper.
+//! and a [`rollout()`] helper.
 //!
 //! ## MuJoCo
 //! The build script takes MuJoCo 3.17.0's shared library from the PyPI wheel `mujoco==3.17.0`
@@ -14,6 +14,8 @@
 //! workspace's `.cargo/config.toml` line and linker script, or sets `MUJOCO_DYNAMIC_LINK_DIR` to
 //! the `lib/` folder of a MuJoCo 3.17.0 installation and makes that folder visible at run time
 //! (rpath or `LD_LIBRARY_PATH`); the build script then uses it and downloads nothing.
+
+#![deny(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)]
 
 pub mod env;
 pub mod error;

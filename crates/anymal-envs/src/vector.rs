@@ -6,9 +6,9 @@
 //! chunk itself; each other chunk is lent to its own helper thread for the step and handed back
 //! with the results (moving a `Vec` moves three words: the copies stay where they are in memory
 //! and in that core's cache, step after step). A thread waiting for work or results polls for
-//! [`POLL_BEFORE_SLEEP`] before it sleeps, because waking a sleeping thread costs tens of
+//! `POLL_BEFORE_SLEEP` before it sleeps, because waking a sleeping thread costs tens of
 //! microseconds, a sizeable part of a step. After each step, a copy moves to the neighbouring
-//! chunk when one thread took longer than the other (see [`VectorEnv::rebalance`]). This is
+//! chunk when one thread took longer than the other (see `VectorEnv::rebalance`). This is
 //! hand-written because rayon, the pool we used first, sleeps after a few microseconds and
 //! splits the same way every step: measured on 2 cores, its wake-ups, the caller's wait and the
 //! imbalance between the threads took about 140 us of each 1 ms step of 64 pendulums.
@@ -288,7 +288,7 @@ fn step_with_autoreset<E: Env>(env: &mut E, action: &[f64]) -> CopyStep<E::Obs> 
 /// a few dozen copies. Waking a sleeping thread took 20-60 us on the 2-core machines we measured.
 const POLL_BEFORE_SLEEP: Duration = Duration::from_millis(1);
 
-/// Receives the next message, polling for [`POLL_BEFORE_SLEEP`] before sleeping; `None` once
+/// Receives the next message, polling for `POLL_BEFORE_SLEEP` before sleeping; `None` once
 /// the other side has gone.
 fn receive<T>(channel: &Receiver<T>) -> Option<T> {
     let start = Instant::now();

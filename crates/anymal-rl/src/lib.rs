@@ -9,6 +9,8 @@
 //! teacher-student method, [`Anymal`](anymal_core::Anymal)'s teacher as PPO's actor-critic
 //! ([`teacher`]) and student distillation ([`StudentTrainer`], [`HeightNoise`]).
 
+#![deny(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)]
+
 pub mod buffer;
 pub mod checkpoint;
 pub mod data_parallel;

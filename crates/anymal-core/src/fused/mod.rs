@@ -1,5 +1,5 @@
 //! Operations fused by hand for Burn's flex CPU device, forward and backward: a Linear layer
-//! with its activation ([`linear`]), sigmoid and tanh ([`activation`]), and a GRU cell's gate
+//! with its activation ([`linear()`]), sigmoid and tanh ([`activation`]), and a GRU cell's gate
 //! arithmetic ([`gru`]).
 //!
 //! Hand-written because Burn 0.22's flex device runs every tensor operation on its own (it has

@@ -5,7 +5,7 @@
 //! One concept per file: [`robot`] (the description), [`kinematics`] (leg FK/IK), [`cpg`],
 //! [`terrain`], [`height_scan`], [`height_noise`], [`command`], [`state`] (what is measured),
 //! [`observation`] (the layout), [`reward`], [`randomization`], [`world`] (the shared compiled
-//! model), [`env`] (the step) and [`evaluation`] (the paper's success protocol).
+//! model), [`mod@env`] (the step) and [`evaluation`] (the paper's success protocol).
 
 pub mod command;
 pub mod cpg;

@@ -3,7 +3,7 @@
 //!
 //! One concept per file: [`robot`] (the bundled model and its joints), [`odometry`] (ground
 //! position and velocity from the wheels), [`velocity_command`] (the action's rate limit and
-//! clamp), [`reward`] and [`env`] (the step).
+//! clamp), [`reward`] and [`mod@env`] (the step).
 //!
 //! Deviations from upstream, and why:
 //! - **Simulator**: MuJoCo instead of Bullet. The tires are MuJoCo cylinders with MuJoCo's soft

@@ -8,7 +8,7 @@ use crate::error::Result;
 pub const EPISODE_HISTORY: usize = 100;
 
 /// Records each episode's return, length and duration: put in the info of the step that ends
-/// it, and kept for the last [`EPISODE_HISTORY`] episodes.
+/// it, and kept for the last `EPISODE_HISTORY` episodes.
 pub struct RecordEpisodeStatistics<E> {
     env: E,
     episode_return: f64,
