@@ -96,6 +96,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             seed: 0,
             deterministic: true,
             solved_return: Some(1000.0),
+            checkpoint: None, // timed: no file writes
         };
         let report = train_with_evaluation(
             &mut ppo,

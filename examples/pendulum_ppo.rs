@@ -177,6 +177,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         seed: 0,
         deterministic: true,
         solved_return: Some(1000.0),
+        checkpoint: Some(args.out.join("pendulum_ppo.ckpt")),
     };
     let report =
         train_with_evaluation(&mut ppo, &mut envs, &mut eval_envs, &mut logger, &protocol)?;

@@ -73,7 +73,7 @@ where
 }
 
 /// How often and how a run is evaluated, as Stable-Baselines3's `EvalCallback`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalProtocol {
     /// Evaluate whenever the step count crosses a multiple of this.
     pub every_steps: u64,
@@ -84,6 +84,9 @@ pub struct EvalProtocol {
     pub deterministic: bool,
     /// Stop training once every evaluation episode returns at least this (`None`: never stop).
     pub solved_return: Option<f64>,
+    /// Where to write a resumable checkpoint after every evaluation, so that a failure later
+    /// in the run loses at most one evaluation period (`None`: none).
+    pub checkpoint: Option<std::path::PathBuf>,
 }
 
 /// One point of a learning curve.
@@ -158,6 +161,9 @@ where
             logger.record("eval/mean_reward", mean);
             logger.record("eval/mean_ep_length", length);
             logger.dump(steps)?;
+            if let Some(path) = &protocol.checkpoint {
+                ppo.save(path)?;
+            }
             point.eval_return = Some(mean);
             point.seconds = started.elapsed().as_secs_f64();
             let solved = protocol
