@@ -16,6 +16,7 @@ use anymal::envs::legged::{
     ActionSpace, CommandConfig, LeggedConfig, LeggedEnv, Randomization, TerrainConfig, TerrainType,
     TileGrid,
 };
+use anymal::envs::video::{VideoConfig, VideoRecorder};
 use anymal::plot::{HeightMap, MapLabel, Series, height_map, line_chart};
 use clap::Parser;
 
@@ -34,6 +35,11 @@ struct Args {
     /// Level (row) of the stairs tile of the second run.
     #[arg(long, default_value_t = 3)]
     level: usize,
+    /// Record each run to a video: FILE with the run's name added (`demo.gif` gives
+    /// `demo_flat.gif` and `demo_stairs.gif`; `.mp4` needs ffmpeg), 640x480 at 25 fps, the
+    /// camera following the base.
+    #[arg(long)]
+    video: Option<PathBuf>,
 }
 
 /// The scripted command: forward, then sideways, then turning (seen in the observation; zero
@@ -52,6 +58,9 @@ fn main() -> std::process::ExitCode {
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     anymal::cli::output_dir(&args.out)?;
+    if let Some(video) = &args.video {
+        anymal::cli::output_file(video)?;
+    }
     let grid = TileGrid::default();
     let stairs = grid
         .types
@@ -83,6 +92,14 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             obs = env.place([cx + tiles.platform / 2.0 - 0.5, cy], 0.0)?;
         }
         let steps = (args.seconds / env.dt()).round() as usize;
+        let video_config = VideoConfig {
+            every: 2,
+            ..VideoConfig::tracking("base", 2.0)
+        };
+        let mut recorder = match &args.video {
+            Some(_) => Some(VideoRecorder::for_env(&env, &video_config)?),
+            None => None,
+        };
         let mut base = Vec::new();
         let mut feet: [Vec<(f64, f64)>; 4] = Default::default();
         let mut ground = Vec::new();
@@ -91,6 +108,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             let t = step as f64 * env.dt();
             env.set_command(command_at(t));
             let step = env.step(&[0.0; 16])?;
+            if let Some(recorder) = &mut recorder {
+                recorder.capture_env(&env)?;
+            }
             let state = env.state();
             base.push((t, state.base_position[2]));
             for (leg, series) in feet.iter_mut().enumerate() {
@@ -102,6 +122,18 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 ended = Some((t, terminations(&step.info).join(", ")));
                 break;
             }
+        }
+        if let (Some(recorder), Some(video)) = (&recorder, &args.video) {
+            let stem = video.file_stem().unwrap_or_default().to_string_lossy();
+            let extension = video.extension().unwrap_or_default().to_string_lossy();
+            let path = video.with_file_name(format!("{stem}_{name}.{extension}"));
+            recorder.save(&path, recorder.fps(env.dt()))?;
+            println!(
+                "{name}: video {} ({} frames, rendered at {:.0} frames/s)",
+                path.display(),
+                recorder.frames().len(),
+                recorder.render_rate()
+            );
         }
         let legs = ["LF", "RF", "LH", "RH"];
         let mut series = vec![

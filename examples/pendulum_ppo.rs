@@ -15,7 +15,10 @@ use std::path::PathBuf;
 use anymal::core::{
     ActionKind, MlpActorCritic, MlpActorCriticConfig, describe_device, parse_device,
 };
-use anymal::envs::{Env, PendulumTask, PendulumVersion, RewardFn, Step, VectorEnv, rollout};
+use anymal::envs::video::{VideoConfig, VideoRecorder};
+use anymal::envs::{
+    Env, PendulumTask, PendulumVersion, RewardFn, Step, VectorEnv, rollout_watched,
+};
 use anymal::plot::{Panel, Series, line_chart, line_charts};
 use anymal::rl::{EvalProtocol, Logger, Policy, Ppo, PpoConfig, Schedule, train_with_evaluation};
 use clap::{Parser, ValueEnum};
@@ -100,6 +103,10 @@ struct Args {
     /// Print SB3's table after every update.
     #[arg(long)]
     verbose: bool,
+    /// Record the reloaded policy's evaluation episode to this file (.gif, or .mp4 with
+    /// ffmpeg on the PATH), 640x480, every second step (25 fps).
+    #[arg(long)]
+    video: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -129,6 +136,9 @@ fn main() -> std::process::ExitCode {
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     anymal::cli::output_dir(&args.out)?;
+    if let Some(video) = &args.video {
+        anymal::cli::output_file(video)?;
+    }
     let device = parse_device(&args.device)?;
     println!("device: {}", describe_device(&device));
     device.seed(args.seed);
@@ -143,6 +153,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         frame_stack: args.frame_stack,
         ..PendulumTask::new(version)
     };
+    if args.video.is_some() {
+        // Fails here, before training, when no renderer can be made.
+        VideoRecorder::for_env(&eval_task.make()?, &rollout_video())?;
+    }
     let train_task = PendulumTask {
         reward: args.shaped_reward.then_some(shaped_reward as RewardFn),
         ..eval_task
@@ -215,6 +229,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         &mut policy,
         &eval_task,
         &args.out.join("evaluation_rollout.png"),
+        args.video.as_deref(),
     )?;
     println!(
         "plots: {} and {}",
@@ -291,19 +306,41 @@ fn plot_learning_curve(
     Ok(())
 }
 
+/// The evaluation video: 640x480, every second step (25 frames/s).
+fn rollout_video() -> VideoConfig {
+    VideoConfig {
+        every: 2,
+        ..VideoConfig::default()
+    }
+}
+
 fn plot_rollout(
     policy: &mut Policy<MlpActorCritic>,
     task: &PendulumTask,
     path: &std::path::Path,
+    video: Option<&std::path::Path>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut env = task.make()?;
+    let mut recorder = match video {
+        Some(_) => Some(VideoRecorder::for_env(&env, &rollout_video())?),
+        None => None,
+    };
     let mut failure = None;
-    let episode = rollout(&mut env, Some(0), usize::MAX, |obs| {
-        policy.predict(obs, true).unwrap_or_else(|e| {
-            failure = Some(e);
-            vec![f64::NAN]
-        })
-    });
+    let episode = rollout_watched(
+        &mut env,
+        Some(0),
+        usize::MAX,
+        |obs| {
+            policy.predict(obs, true).unwrap_or_else(|e| {
+                failure = Some(e);
+                vec![f64::NAN]
+            })
+        },
+        |env| match &mut recorder {
+            Some(recorder) => recorder.capture_env(env),
+            None => Ok(()),
+        },
+    );
     if let Some(e) = failure {
         return Err(e.into());
     }
@@ -312,6 +349,15 @@ fn plot_rollout(
         "reloaded policy: evaluation episode return {:.0}",
         episode.episode_return()
     );
+    if let (Some(recorder), Some(video)) = (&recorder, video) {
+        recorder.save(video, recorder.fps(env.dt()))?;
+        println!(
+            "video: {} ({} frames, rendered at {:.0} frames/s)",
+            video.display(),
+            recorder.frames().len(),
+            recorder.render_rate()
+        );
+    }
     // With frame stacking the newest frame is the last four numbers (the tutorial's x[-1]).
     let trace = |i: usize, name: &str| Series {
         name: name.to_string(),

@@ -16,12 +16,15 @@ use std::path::{Path, PathBuf};
 use anymal_core::burn::tensor::Device;
 use anymal_core::{ActionKind, Anymal, AnymalConfig};
 use anymal_envs::legged::env::SUCCESS_TRACKING_ERROR;
-use anymal_envs::legged::evaluation::{SuccessCriterion, WalkEpisode, WalkSummary, walk_episode};
+use anymal_envs::legged::evaluation::{
+    SuccessCriterion, WalkEpisode, WalkSummary, walk_episode, walk_episode_watched,
+};
 use anymal_envs::legged::{
     ActionSpace, CommandConfig, Curriculum, LeggedConfig, LeggedEnv, Randomization, RewardConfig,
     Termination, TerrainConfig, TileGrid,
 };
-use anymal_envs::{BoxSpace, FlatObservation};
+use anymal_envs::video::{VideoConfig, VideoRecorder};
+use anymal_envs::{BoxSpace, Env, FlatObservation};
 use anymal_rl::{Policy, PpoConfig, Schedule};
 use serde::{Deserialize, Serialize};
 
@@ -338,6 +341,53 @@ pub fn evaluation_config(trained: &LeggedConfig, terrain: TerrainConfig) -> Legg
     }
 }
 
+/// `policy` as the closure the evaluation episodes call.
+fn acting(
+    policy: &mut Policy<Anymal>,
+) -> impl FnMut(&anymal_envs::StructuredObs) -> anymal_envs::Result<Vec<f64>> + '_ {
+    let mut flat = Vec::new();
+    move |obs: &anymal_envs::StructuredObs| {
+        flat.clear();
+        obs.write_flat(&mut flat);
+        policy
+            .predict_batch(&flat, true)
+            .map_err(|e| anymal_envs::EnvError::Parameter(format!("policy: {e}")))
+    }
+}
+
+/// The camera of [`record_walk`]: following the base from 2.5 m, 25 frames per second.
+pub fn walk_video() -> VideoConfig {
+    VideoConfig {
+        every: 2,
+        ..VideoConfig::tracking("base", 2.5)
+    }
+}
+
+/// Records one success episode of the protocol on flat ground (0.8 m/s forward for 10 s from
+/// rest, `seed`) to `path` (`.gif`, or `.mp4` with ffmpeg); returns the episode and the number
+/// of frames and the rendering rate (frames/s).
+pub fn record_walk(
+    policy: &mut Policy<Anymal>,
+    trained: &LeggedConfig,
+    seed: u64,
+    path: &Path,
+) -> Result<(WalkEpisode, usize, f64), BoxError> {
+    let mut env = LeggedEnv::new(evaluation_config(trained, TerrainConfig::Plane))?;
+    let mut recorder = VideoRecorder::for_env(&env, &walk_video())?;
+    let episode = walk_episode_watched(
+        &mut env,
+        &mut acting(policy),
+        seed,
+        [0.0, 0.0],
+        0.0,
+        [EVALUATION_SPEED, 0.0, 0.0],
+        SuccessCriterion::default().seconds,
+        &mut |env| recorder.capture_env(env),
+    )?;
+    recorder.save(path, recorder.fps(env.dt()))?;
+    Ok((episode, recorder.frames().len(), recorder.render_rate()))
+}
+
 /// Runs `episodes` with `policy` in `env` and returns them: `(seed, xy, yaw, command)` each,
 /// 10 s.
 fn run_episodes(
@@ -345,14 +395,7 @@ fn run_episodes(
     policy: &mut Policy<Anymal>,
     episodes: &[(u64, [f64; 2], f64, [f64; 3])],
 ) -> Result<Vec<WalkEpisode>, BoxError> {
-    let mut flat = Vec::new();
-    let mut act = |obs: &anymal_envs::StructuredObs| {
-        flat.clear();
-        obs.write_flat(&mut flat);
-        policy
-            .predict_batch(&flat, true)
-            .map_err(|e| anymal_envs::EnvError::Parameter(format!("policy: {e}")))
-    };
+    let mut act = acting(policy);
     episodes
         .iter()
         .map(|&(seed, xy, yaw, command)| {

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// Runs the built example `name` with `args`.
-fn example(name: &str, args: &[&str]) -> Output {
+/// The built example `name`, ready to run.
+fn example_command(name: &str) -> Command {
     let exe = std::env::current_exe().unwrap();
     // target/<profile>/deps/<test> -> target/<profile>/examples/<name>
     let path: PathBuf = exe
@@ -16,7 +16,12 @@ fn example(name: &str, args: &[&str]) -> Output {
         .join("examples")
         .join(name);
     assert!(path.exists(), "{} is not built", path.display());
-    Command::new(&path).args(args).output().unwrap()
+    Command::new(&path)
+}
+
+/// Runs the built example `name` with `args`.
+fn example(name: &str, args: &[&str]) -> Output {
+    example_command(name).args(args).output().unwrap()
 }
 
 fn stderr(out: &Output) -> String {
@@ -68,4 +73,29 @@ fn help_says_what_each_program_does() {
         let help = String::from_utf8_lossy(&out.stdout);
         assert!(help.contains(words), "{name}: {help}");
     }
+}
+
+#[test]
+fn without_egl_a_video_request_fails_at_once_saying_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().to_str().unwrap();
+    let video = dir.path().join("run.gif");
+    let started = std::time::Instant::now();
+    // glvnd finds no EGL vendor: as on a machine without Mesa's EGL.
+    let out = example_command("pendulum_ppo")
+        .args(["--out", out_dir, "--video", video.to_str().unwrap()])
+        .env(
+            "__EGL_VENDOR_LIBRARY_FILENAMES",
+            "/nonexistent/egl_vendor.json",
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: rendering:") && err.contains("EGL"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(started.elapsed().as_secs() < 20, "it trained first");
 }

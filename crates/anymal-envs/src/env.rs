@@ -137,6 +137,12 @@ pub trait Env: Send + 'static {
 
     /// Seconds of simulated time per step.
     fn dt(&self) -> f64;
+
+    /// The MuJoCo simulation behind the environment, for rendering (`None` for environments
+    /// without one); wrappers pass their inner environment's on.
+    fn sim(&self) -> Option<&crate::mujoco::MujocoSim> {
+        None
+    }
 }
 
 /// An environment chosen at run time, e.g. a wrapper stack built from command-line options.
@@ -158,6 +164,9 @@ impl<E: Env + ?Sized> Env for Box<E> {
     }
     fn dt(&self) -> f64 {
         (**self).dt()
+    }
+    fn sim(&self) -> Option<&crate::mujoco::MujocoSim> {
+        (**self).sim()
     }
 }
 

@@ -42,6 +42,9 @@ pub enum EnvError {
         /// The given size.
         got: usize,
     },
+    /// Rendering or writing a video failed; the message says what is missing.
+    #[error("rendering: {0}")]
+    Render(String),
     /// A parameter out of its valid range.
     #[error("invalid parameter: {0}")]
     Parameter(String),

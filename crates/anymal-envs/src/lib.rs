@@ -29,6 +29,7 @@ pub mod rollout;
 pub mod space;
 pub mod upkie;
 pub mod vector;
+pub mod video;
 pub mod wrappers;
 
 pub use env::{
@@ -43,7 +44,7 @@ pub use pendulum::{
     InvertedPendulum, PendulumTask, PendulumVersion, RewardFn, make_inverted_pendulum,
 };
 pub use pid::Pid;
-pub use rollout::{Episode, rollout};
+pub use rollout::{Episode, rollout, rollout_watched};
 pub use space::BoxSpace;
 pub use upkie::{UpkieConfig, UpkieGroundVelocity};
 pub use vector::{VectorEnv, VectorStep};

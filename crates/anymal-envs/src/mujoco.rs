@@ -53,6 +53,8 @@ pub fn quaternion_from_euler(roll: f64, pitch: f64, yaw: f64) -> [f64; 4] {
 pub struct MujocoSim {
     /// The simulation state (the crate's environments read and step it directly).
     pub(crate) data: MjData<Arc<MjModel>>,
+    /// The compiled model `data` belongs to (shared with copies and renderers).
+    model: Arc<MjModel>,
     /// The integration state of a freshly reset `MjData`, restored by [`Self::reset`].
     initial_state: Box<[f64]>,
 }
@@ -89,12 +91,24 @@ impl MujocoSim {
 
     /// A fresh state of an already compiled model.
     pub fn from_model(model: Arc<MjModel>) -> Self {
-        let data = MjData::new(model);
+        let data = MjData::new(model.clone());
         let initial_state = data.state(INTEGRATION_STATE);
         Self {
             data,
+            model,
             initial_state,
         }
+    }
+
+    /// The compiled model, shared.
+    pub fn shared_model(&self) -> Arc<MjModel> {
+        self.model.clone()
+    }
+
+    /// The full integration state (time, positions, velocities, actuator states, ...), as
+    /// `mj_getState` gives it.
+    pub fn integration_state(&self) -> Box<[f64]> {
+        self.data.state(INTEGRATION_STATE)
     }
 
     /// Back to the initial state, as `mj_resetData` leaves it for the simulation. It restores the

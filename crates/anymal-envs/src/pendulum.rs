@@ -209,4 +209,7 @@ impl Env for InvertedPendulum {
     fn dt(&self) -> f64 {
         self.sim.timestep() * FRAME_SKIP as f64
     }
+    fn sim(&self) -> Option<&MujocoSim> {
+        Some(&self.sim)
+    }
 }

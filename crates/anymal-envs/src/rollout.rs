@@ -40,9 +40,22 @@ pub fn rollout<E: Env>(
     env: &mut E,
     seed: Option<u64>,
     max_steps: usize,
+    policy: impl FnMut(&E::Obs) -> Vec<f64>,
+) -> Result<Episode<E::Obs>> {
+    rollout_watched(env, seed, max_steps, policy, |_| Ok(()))
+}
+
+/// [`rollout`], calling `watch` with the environment after the reset and after every step (to
+/// record a video, say); an error from `watch` ends the rollout with it.
+pub fn rollout_watched<E: Env>(
+    env: &mut E,
+    seed: Option<u64>,
+    max_steps: usize,
     mut policy: impl FnMut(&E::Obs) -> Vec<f64>,
+    mut watch: impl FnMut(&E) -> Result<()>,
 ) -> Result<Episode<E::Obs>> {
     let (obs, _) = env.reset(seed);
+    watch(env)?;
     let mut episode = Episode {
         observations: vec![obs],
         actions: Vec::new(),
@@ -58,6 +71,7 @@ pub fn rollout<E: Env>(
                 .expect("at least the reset observation"),
         );
         let step = env.step(&action)?;
+        watch(env)?;
         episode.actions.push(action);
         episode.rewards.push(step.reward);
         episode.observations.push(step.obs);

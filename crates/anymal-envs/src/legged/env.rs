@@ -937,4 +937,7 @@ impl Env for LeggedEnv {
     fn dt(&self) -> f64 {
         self.world.physics_dt() * self.config.decimation as f64
     }
+    fn sim(&self) -> Option<&MujocoSim> {
+        Some(&self.sim)
+    }
 }

@@ -146,6 +146,31 @@ pub fn walk_episode(
     command: [f64; 3],
     seconds: f64,
 ) -> Result<WalkEpisode> {
+    walk_episode_watched(
+        env,
+        policy,
+        seed,
+        xy,
+        yaw,
+        command,
+        seconds,
+        &mut |_| Ok(()),
+    )
+}
+
+/// [`walk_episode`], calling `watch` with the environment after the placement and after every
+/// step (to record a video, say).
+#[allow(clippy::too_many_arguments)]
+pub fn walk_episode_watched(
+    env: &mut LeggedEnv,
+    policy: &mut impl FnMut(&StructuredObs) -> Result<Vec<f64>>,
+    seed: u64,
+    xy: [f64; 2],
+    yaw: f64,
+    command: [f64; 3],
+    seconds: f64,
+    watch: &mut dyn FnMut(&LeggedEnv) -> Result<()>,
+) -> Result<WalkEpisode> {
     let criterion = SuccessCriterion {
         seconds,
         ..SuccessCriterion::default()
@@ -153,12 +178,14 @@ pub fn walk_episode(
     env.reset(Some(seed));
     let mut obs = env.place(xy, yaw)?;
     env.set_command(command);
+    watch(env)?;
     let mut tracker = WalkTracker::new(criterion, xy, yaw);
     let dt = env.dt();
     let steps = (seconds / dt).round() as usize;
     for _ in 0..steps {
         let action = policy(&obs)?;
         let step = env.step(&action)?;
+        watch(env)?;
         tracker.record(dt, env.state(), command);
         if step.terminated {
             return Ok(tracker.finish(true));

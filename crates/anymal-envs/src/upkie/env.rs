@@ -322,4 +322,7 @@ impl Env for UpkieGroundVelocity {
     fn dt(&self) -> f64 {
         self.sim.timestep() * self.config.physics_steps as f64
     }
+    fn sim(&self) -> Option<&MujocoSim> {
+        Some(&self.sim)
+    }
 }

@@ -40,6 +40,10 @@ impl<E: Env> Env for ClipAction<E> {
     fn dt(&self) -> f64 {
         self.env.dt()
     }
+
+    fn sim(&self) -> Option<&crate::mujoco::MujocoSim> {
+        self.env.sim()
+    }
 }
 
 /// Affinely maps actions from `[min, max]` onto the environment's action box.
@@ -97,5 +101,9 @@ impl<E: Env> Env for RescaleAction<E> {
 
     fn dt(&self) -> f64 {
         self.env.dt()
+    }
+
+    fn sim(&self) -> Option<&crate::mujoco::MujocoSim> {
+        self.env.sim()
     }
 }

@@ -66,4 +66,8 @@ impl<E: Env<Obs = Vec<f64>>> Env for FrameStack<E> {
     fn dt(&self) -> f64 {
         self.env.dt()
     }
+
+    fn sim(&self) -> Option<&crate::mujoco::MujocoSim> {
+        self.env.sim()
+    }
 }

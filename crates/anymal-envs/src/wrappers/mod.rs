@@ -6,6 +6,7 @@ mod delay;
 mod episode_statistics;
 mod frame_stack;
 mod normalize_observation;
+mod record_video;
 mod time_limit;
 mod transform_reward;
 
@@ -14,6 +15,7 @@ pub use delay::Delay;
 pub use episode_statistics::RecordEpisodeStatistics;
 pub use frame_stack::FrameStack;
 pub use normalize_observation::{NormalizeObservation, RunningMeanStd};
+pub use record_video::RecordVideo;
 pub use time_limit::TimeLimit;
 pub use transform_reward::TransformReward;
 
@@ -28,6 +30,9 @@ macro_rules! forward_spaces {
         }
         fn dt(&self) -> f64 {
             self.env.dt()
+        }
+        fn sim(&self) -> Option<&crate::mujoco::MujocoSim> {
+            self.env.sim()
         }
     };
 }
