@@ -77,7 +77,10 @@ impl<E: Env> Env for RecordVideo<E> {
 
     fn reset(&mut self, seed: Option<u64>) -> (E::Obs, Info) {
         let reset = self.env.reset(seed);
-        self.states = self.episode.is_multiple_of(self.every_episodes).then(Vec::new);
+        self.states = self
+            .episode
+            .is_multiple_of(self.every_episodes)
+            .then(Vec::new);
         self.keep_state();
         reset
     }
