@@ -16,7 +16,7 @@ use anymal::envs::legged::{
     ActionSpace, CommandConfig, LeggedConfig, LeggedEnv, Randomization, TerrainConfig, TerrainType,
     TileGrid,
 };
-use anymal::envs::video::{VideoConfig, VideoRecorder};
+use anymal::envs::video::VideoConfig;
 use anymal::plot::{HeightMap, MapLabel, Series, height_map, line_chart};
 use clap::Parser;
 
@@ -58,9 +58,6 @@ fn main() -> std::process::ExitCode {
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     anymal::cli::output_dir(&args.out)?;
-    if let Some(video) = &args.video {
-        anymal::cli::output_file(video)?;
-    }
     let grid = TileGrid::default();
     let stairs = grid
         .types
@@ -96,10 +93,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             every: 2,
             ..VideoConfig::tracking("base", 2.0)
         };
-        let mut recorder = match &args.video {
-            Some(_) => Some(VideoRecorder::for_env(&env, &video_config)?),
-            None => None,
-        };
+        let mut recorder = anymal::cli::video_recorder(args.video.as_deref(), &env, &video_config)?;
         let mut base = Vec::new();
         let mut feet: [Vec<(f64, f64)>; 4] = Default::default();
         let mut ground = Vec::new();
@@ -127,13 +121,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             let stem = video.file_stem().unwrap_or_default().to_string_lossy();
             let extension = video.extension().unwrap_or_default().to_string_lossy();
             let path = video.with_file_name(format!("{stem}_{name}.{extension}"));
-            recorder.save(&path, recorder.fps(env.dt()))?;
-            println!(
-                "{name}: video {} ({} frames, rendered at {:.0} frames/s)",
-                path.display(),
-                recorder.frames().len(),
-                recorder.render_rate()
-            );
+            anymal::cli::save_video(recorder, &path, env.dt())?;
         }
         let legs = ["LF", "RF", "LH", "RH"];
         let mut series = vec![

@@ -4,7 +4,8 @@
 //!
 //! `cargo run --release --example pendulum_pid`
 
-use anymal::envs::{Env, PendulumVersion, Pid, make_inverted_pendulum, rollout};
+use anymal::envs::video::VideoConfig;
+use anymal::envs::{Env, PendulumVersion, Pid, make_inverted_pendulum, rollout_watched};
 use anymal::plot::{Panel, Series, line_charts};
 use clap::Parser;
 
@@ -29,6 +30,9 @@ struct Args {
     /// Where to write the plot of the first episode.
     #[arg(long, default_value = "pendulum_pid.png")]
     plot: String,
+    /// Record the first episode to this file (.gif, or .mp4 with ffmpeg), 640x480 at 25 fps.
+    #[arg(long)]
+    video: Option<std::path::PathBuf>,
     /// Proportional gains on [position, angle, velocity, angular velocity] (error = -observation).
     #[arg(long, value_parser = anymal::cli::four_gains, default_value = "-1,-10,-0.5,-1", allow_hyphen_values = true)]
     kp: anymal::cli::Gains,
@@ -48,11 +52,29 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     anymal::cli::output_file(&args.plot)?;
     let mut env = make_inverted_pendulum(PendulumVersion::V4);
+    let video_config = VideoConfig {
+        every: 2,
+        ..VideoConfig::default()
+    };
+    let mut recorder = anymal::cli::video_recorder(args.video.as_deref(), &env, &video_config)?;
     let mut pid = Pid::new(args.kp, args.ki, args.kd, env.dt())?;
     let mut balanced = 0;
     for seed in 0..args.episodes {
         pid.reset();
-        let episode = rollout(&mut env, Some(seed), usize::MAX, |obs| vec![pid.act(obs)])?;
+        let mut recording = if seed == 0 { recorder.as_mut() } else { None };
+        let episode = rollout_watched(
+            &mut env,
+            Some(seed),
+            usize::MAX,
+            |obs| vec![pid.act(obs)],
+            |env| match recording.as_mut() {
+                Some(recorder) => recorder.capture_env(env),
+                None => Ok(()),
+            },
+        )?;
+        if let (Some(recorder), Some(video), 0) = (&recorder, &args.video, seed) {
+            anymal::cli::save_video(recorder, video, env.dt())?;
+        }
         let full = episode.episode_return() == 1000.0;
         balanced += usize::from(full);
         println!(

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use anymal::core::{
     ActionKind, MlpActorCritic, MlpActorCriticConfig, describe_device, parse_device,
 };
-use anymal::envs::video::{VideoConfig, VideoRecorder};
+use anymal::envs::video::VideoConfig;
 use anymal::envs::{
     Env, PendulumTask, PendulumVersion, RewardFn, Step, VectorEnv, rollout_watched,
 };
@@ -136,9 +136,6 @@ fn main() -> std::process::ExitCode {
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     anymal::cli::output_dir(&args.out)?;
-    if let Some(video) = &args.video {
-        anymal::cli::output_file(video)?;
-    }
     let device = parse_device(&args.device)?;
     println!("device: {}", describe_device(&device));
     device.seed(args.seed);
@@ -153,10 +150,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         frame_stack: args.frame_stack,
         ..PendulumTask::new(version)
     };
-    if args.video.is_some() {
-        // Fails here, before training, when no renderer can be made.
-        VideoRecorder::for_env(&eval_task.make()?, &rollout_video())?;
-    }
+    // Fails here, before training, when the file cannot be written or nothing can render.
+    anymal::cli::video_recorder(args.video.as_deref(), &eval_task.make()?, &rollout_video())?;
     let train_task = PendulumTask {
         reward: args.shaped_reward.then_some(shaped_reward as RewardFn),
         ..eval_task
@@ -321,10 +316,7 @@ fn plot_rollout(
     video: Option<&std::path::Path>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut env = task.make()?;
-    let mut recorder = match video {
-        Some(_) => Some(VideoRecorder::for_env(&env, &rollout_video())?),
-        None => None,
-    };
+    let mut recorder = anymal::cli::video_recorder(video, &env, &rollout_video())?;
     let mut failure = None;
     let episode = rollout_watched(
         &mut env,
@@ -350,13 +342,7 @@ fn plot_rollout(
         episode.episode_return()
     );
     if let (Some(recorder), Some(video)) = (&recorder, video) {
-        recorder.save(video, recorder.fps(env.dt()))?;
-        println!(
-            "video: {} ({} frames, rendered at {:.0} frames/s)",
-            video.display(),
-            recorder.frames().len(),
-            recorder.render_rate()
-        );
+        anymal::cli::save_video(recorder, video, env.dt())?;
     }
     // With frame stacking the newest frame is the last four numbers (the tutorial's x[-1]).
     let trace = |i: usize, name: &str| Series {

@@ -9,8 +9,9 @@
 
 use anymal::envs::upkie::env::BALANCER_EPISODE_STEPS;
 use anymal::envs::upkie::{UpkieConfig, UpkieGroundVelocity};
+use anymal::envs::video::VideoConfig;
 use anymal::envs::wrappers::TimeLimit;
-use anymal::envs::{Env, Pid, rollout};
+use anymal::envs::{Env, Pid, rollout_watched};
 use anymal::plot::{Panel, Series, line_charts};
 use clap::Parser;
 
@@ -29,6 +30,10 @@ struct Args {
     /// Where to write the plot of the first episode of the tuned balancer.
     #[arg(long, default_value = "upkie_pid.png")]
     plot: String,
+    /// Record the tuned balancer's first episode to this file (.gif, or .mp4 with ffmpeg),
+    /// 640x480 at 25 fps, the camera following the base.
+    #[arg(long)]
+    video: Option<std::path::PathBuf>,
     /// The tuned balancer's proportional gains on [pitch, position, pitch rate, velocity]
     /// (error = -observation, so v = -kp . obs).
     #[arg(long, value_parser = anymal::cli::four_gains, default_value = TUNED_KP, allow_hyphen_values = true)]
@@ -54,6 +59,9 @@ fn main() -> std::process::ExitCode {
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     anymal::cli::output_file(&args.plot)?;
+    if let Some(video) = &args.video {
+        anymal::cli::output_file(video)?;
+    }
     // v1's control with the PPO balancer's initial-state noise.
     let config = UpkieConfig {
         reset_noise: UpkieConfig::ppo_balancer().reset_noise,
@@ -89,9 +97,26 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         for seed in args.first_seed..args.first_seed + args.episodes {
             let mut env = TimeLimit::new(UpkieGroundVelocity::new(config)?, BALANCER_EPISODE_STEPS);
             let mut pid = make(env.dt())?;
-            let episode = rollout(&mut env, Some(seed), BALANCER_EPISODE_STEPS, |obs| {
-                vec![pid.act(obs)]
-            })?;
+            let first_tuned = seed == args.first_seed && name.starts_with("tuned");
+            let video_config = VideoConfig {
+                every: 8,
+                ..VideoConfig::tracking("base", 1.5)
+            };
+            let video = args.video.as_deref().filter(|_| first_tuned);
+            let mut recorder = anymal::cli::video_recorder(video, &env, &video_config)?;
+            let episode = rollout_watched(
+                &mut env,
+                Some(seed),
+                BALANCER_EPISODE_STEPS,
+                |obs| vec![pid.act(obs)],
+                |env| match recorder.as_mut() {
+                    Some(recorder) => recorder.capture_env(env),
+                    None => Ok(()),
+                },
+            )?;
+            if let (Some(recorder), Some(video)) = (&recorder, video) {
+                anymal::cli::save_video(recorder, video, env.dt())?;
+            }
             // The rollout reset the env with `seed`; the base's initial velocity is the draw.
             let mut probe = UpkieGroundVelocity::new(config)?;
             probe.reset(Some(seed));

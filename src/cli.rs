@@ -53,3 +53,36 @@ pub fn four_gains(text: &str) -> Result<Gains, String> {
     }
     Ok(values)
 }
+
+/// The recorder for `--video FILE`: checks that FILE can be written and that a renderer can be
+/// made for `env`, before any work; `None` without the option.
+pub fn video_recorder(
+    video: Option<&std::path::Path>,
+    env: &impl anymal_envs::Env,
+    config: &anymal_envs::video::VideoConfig,
+) -> Result<Option<anymal_envs::video::VideoRecorder>, Box<dyn std::error::Error>> {
+    let Some(path) = video else {
+        return Ok(None);
+    };
+    output_file(path)?;
+    Ok(Some(anymal_envs::video::VideoRecorder::for_env(
+        env, config,
+    )?))
+}
+
+/// Writes the frames of `recorder` to `path`, for an environment stepped every `dt` seconds,
+/// and says so.
+pub fn save_video(
+    recorder: &anymal_envs::video::VideoRecorder,
+    path: &std::path::Path,
+    dt: f64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    recorder.save(path, recorder.fps(dt))?;
+    println!(
+        "video: {} ({} frames, rendered at {:.0} frames/s)",
+        path.display(),
+        recorder.frames().len(),
+        recorder.render_rate()
+    );
+    Ok(())
+}
