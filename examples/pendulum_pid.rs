@@ -83,14 +83,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             if full { "" } else { " (fell)" }
         );
         if seed == 0 {
-            let trace = |i: usize, name: &str| Series {
-                name: name.to_string(),
-                points: episode
-                    .observations
-                    .iter()
-                    .enumerate()
-                    .map(|(t, o)| (t as f64 * env.dt(), o[i]))
-                    .collect(),
+            let trace = |i: usize, name: &str| {
+                Series::trace(name, &episode.observations, env.dt(), |o| o[i])
             };
             let series: Vec<[Series; 1]> = OBSERVATION_AXES
                 .iter()

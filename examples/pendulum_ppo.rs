@@ -345,14 +345,10 @@ fn plot_rollout(
         anymal::cli::save_video(recorder, video, env.dt())?;
     }
     // With frame stacking the newest frame is the last four numbers (the tutorial's x[-1]).
-    let trace = |i: usize, name: &str| Series {
-        name: name.to_string(),
-        points: episode
-            .observations
-            .iter()
-            .enumerate()
-            .map(|(t, obs)| (t as f64 * env.dt(), obs[obs.len() - 4 + i]))
-            .collect(),
+    let trace = |i: usize, name: &str| {
+        Series::trace(name, &episode.observations, env.dt(), |o| {
+            o[o.len() - 4 + i]
+        })
     };
     line_charts(
         path,

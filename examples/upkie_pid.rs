@@ -127,15 +127,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             println!("| {seed} | {v_x:+.2} | {length} | {total:.0} |");
             if seed == args.first_seed && name.starts_with("tuned") {
                 let dt = env.dt();
-                let trace = |i: usize, name: &str| Series {
-                    name: name.to_string(),
-                    points: episode
-                        .observations
-                        .iter()
-                        .enumerate()
-                        .map(|(t, o)| (t as f64 * dt, o[i]))
-                        .collect(),
-                };
+                let trace =
+                    |i: usize, name: &str| Series::trace(name, &episode.observations, dt, |o| o[i]);
                 line_charts(
                     &args.plot,
                     "Upkie, tuned balancer, first seed",

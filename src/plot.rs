@@ -23,6 +23,26 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
 }
 
+impl Series {
+    /// One entry of an episode's observations over time: `entry` picks it from each
+    /// observation, the `k`-th at `k * dt` seconds.
+    pub fn trace(
+        name: &str,
+        observations: &[Vec<f64>],
+        dt: f64,
+        entry: impl Fn(&[f64]) -> f64,
+    ) -> Self {
+        Self {
+            name: name.to_string(),
+            points: observations
+                .iter()
+                .enumerate()
+                .map(|(k, obs)| (k as f64 * dt, entry(obs)))
+                .collect(),
+        }
+    }
+}
+
 /// Whether a font could be registered (once per process).
 fn font_available() -> bool {
     static REGISTERED: OnceLock<bool> = OnceLock::new();

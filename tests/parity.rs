@@ -4,7 +4,7 @@
 
 mod common;
 
-use anymal::core::burn::tensor::Device;
+use anymal::core::burn::tensor::{Device, Tensor};
 use anymal::core::pytorch::import_pytorch;
 use anymal::core::{Anymal, AnymalConfig, BeliefLayout, ExteroNoise, StudentConfig, TeacherConfig};
 use common::{SafetensorsFile, assert_close, devices, fixture, values};
@@ -14,6 +14,25 @@ const TOL: f32 = 1e-5;
 
 fn package_config() -> AnymalConfig {
     AnymalConfig::new(10).with_belief_layout(BeliefLayout::Package)
+}
+
+/// The fixture's inputs at step 0: proprio, extero, privileged.
+fn step_zero_inputs(io: &SafetensorsFile, device: &Device) -> (Tensor<2>, Tensor<3>, Tensor<2>) {
+    (
+        io.tensor("proprio", Some(0), device),
+        io.tensor("extero", Some(0), device),
+        io.tensor("privileged", Some(0), device),
+    )
+}
+
+/// The teacher's logits at step 0 are the package's.
+fn assert_package_teacher_logits(action: Tensor<2>, io: &SafetensorsFile) {
+    assert_close(
+        "teacher logits",
+        &values(action),
+        &io.get("teacher_logits").1,
+        TOL,
+    );
 }
 
 fn check_anymal(anymal: &Anymal, device: &Device, what: &str) {
@@ -92,19 +111,9 @@ fn teacher_and_student_import_their_part_of_an_anymal_file() {
         fixture("weights.pt"),
     )
     .unwrap();
-    let out = teacher
-        .forward(
-            io.tensor("proprio", Some(0), &device),
-            io.tensor("extero", Some(0), &device),
-            io.tensor("privileged", Some(0), &device),
-        )
-        .unwrap();
-    assert_close(
-        "teacher logits",
-        &values(out.action),
-        &io.get("teacher_logits").1,
-        TOL,
-    );
+    let (p, e, x) = step_zero_inputs(&io, &device);
+    let out = teacher.forward(p, e, x).unwrap();
+    assert_package_teacher_logits(out.action, &io);
 
     let student_config = StudentConfig::new(10).with_belief_layout(BeliefLayout::Package);
     let student = import_pytorch(
@@ -227,19 +236,8 @@ fn a_student_height_encoder_of_its_own_widths_is_carried_and_imported() {
     assert_eq!(values(weight.transpose()), first_weight);
     // The teacher is untouched by the student's widths: still the package's outputs.
     let io = SafetensorsFile::open(fixture("io.safetensors"));
-    let out = anymal
-        .forward_teacher(
-            io.tensor("proprio", Some(0), &device),
-            io.tensor("extero", Some(0), &device),
-            io.tensor("privileged", Some(0), &device),
-        )
-        .unwrap();
-    assert_close(
-        "teacher logits",
-        &values(out.action),
-        &io.get("teacher_logits").1,
-        TOL,
-    );
+    let (p, e, x) = step_zero_inputs(&io, &device);
+    assert_package_teacher_logits(anymal.forward_teacher(p, e, x).unwrap().action, &io);
     // The student keeps its own encoder when initialised from the teacher.
     let student = anymal.init_student_with_teacher().student;
     assert_eq!(
