@@ -5,8 +5,8 @@
 //!
 //! `cargo run --release --example upkie_ppo` (then `tensorboard --logdir runs`)
 //! `cargo run --release --example upkie_ppo -- --sweep 1,2,4,8` (fps against the number of envs)
-//! `cargo run --release --example upkie_ppo -- --num-envs 8 --n-steps 256` (the improvement:
-//! the same samples per update from eight envs)
+//! `cargo run --release --example upkie_ppo -- --num-envs 8 --n-steps 256` and
+//! `... -- --normalize-observations` (two changes tried; docs/tutorial.md has the numbers)
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -52,6 +52,10 @@ struct Args {
     /// Checkpoints go here.
     #[arg(long, default_value = "upkie_ppo_out")]
     out: PathBuf,
+    /// Normalise observations with running statistics kept in the network (an improvement
+    /// to try; the balancer's settings have none).
+    #[arg(long)]
+    normalize_observations: bool,
     /// Instead of training: PPO's steps per second for each of these numbers of envs (each
     /// on as many threads as envs, up to the cores), over two updates each.
     #[arg(long, value_delimiter = ',')]
@@ -80,7 +84,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     device.seed(args.seed);
     let train_device = device.clone().autodiff();
     let mut envs = balancer_envs(args.num_envs, args.threads)?;
-    let network = MlpActorCriticConfig::new(4, 1).init(&train_device)?; // tanh [64, 64]
+    let network = MlpActorCriticConfig::new(4, 1) // tanh [64, 64]
+        .with_normalize_observations(args.normalize_observations)
+        .init(&train_device)?;
     let space = envs.single_action_space().clone();
     let mut ppo = Ppo::new(
         balancer_config(&args),
