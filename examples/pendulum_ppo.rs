@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use anymal::core::{
     ActionKind, MlpActorCritic, MlpActorCriticConfig, describe_device, parse_device,
 };
-use anymal::envs::video::VideoConfig;
+use anymal::envs::video::{VideoConfig, VideoRecorder};
 use anymal::envs::{
     Env, PendulumTask, PendulumVersion, RewardFn, Step, VectorEnv, rollout_watched,
 };
@@ -151,7 +151,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         ..PendulumTask::new(version)
     };
     // Fails here, before training, when the file cannot be written or nothing can render.
-    anymal::cli::video_recorder(args.video.as_deref(), &eval_task.make()?, &rollout_video())?;
+    let recorder =
+        anymal::cli::video_recorder(args.video.as_deref(), &eval_task.make()?, &rollout_video())?;
     let train_task = PendulumTask {
         reward: args.shaped_reward.then_some(shaped_reward as RewardFn),
         ..eval_task
@@ -224,7 +225,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         &mut policy,
         &eval_task,
         &args.out.join("evaluation_rollout.png"),
-        args.video.as_deref(),
+        recorder.zip(args.video.as_deref()),
     )?;
     println!(
         "plots: {} and {}",
@@ -313,10 +314,10 @@ fn plot_rollout(
     policy: &mut Policy<MlpActorCritic>,
     task: &PendulumTask,
     path: &std::path::Path,
-    video: Option<&std::path::Path>,
+    video: Option<(VideoRecorder, &std::path::Path)>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut env = task.make()?;
-    let mut recorder = anymal::cli::video_recorder(video, &env, &rollout_video())?;
+    let (mut recorder, video) = video.unzip();
     let mut failure = None;
     let episode = rollout_watched(
         &mut env,

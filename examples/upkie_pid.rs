@@ -67,6 +67,11 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         reset_noise: UpkieConfig::ppo_balancer().reset_noise,
         ..UpkieConfig::v1()
     };
+    // The tuned balancer's first episode: following the base, 25 frames/s at 200 Hz.
+    let video_config = VideoConfig {
+        every: 8,
+        ..VideoConfig::tracking("base", 1.5)
+    };
     let tuned = format!("tuned PID: kp {:?}, ki {:?}", args.kp, args.ki);
     let controllers: [(&str, MakePid); 3] = [
         (
@@ -98,10 +103,6 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             let mut env = TimeLimit::new(UpkieGroundVelocity::new(config)?, BALANCER_EPISODE_STEPS);
             let mut pid = make(env.dt())?;
             let first_tuned = seed == args.first_seed && name.starts_with("tuned");
-            let video_config = VideoConfig {
-                every: 8,
-                ..VideoConfig::tracking("base", 1.5)
-            };
             let video = args.video.as_deref().filter(|_| first_tuned);
             let mut recorder = anymal::cli::video_recorder(video, &env, &video_config)?;
             let episode = rollout_watched(

@@ -443,27 +443,31 @@ impl<P: ActorCritic> Ppo<P> {
             } else {
                 obs
             };
-            let stored_obs = if normalizes {
-                to_host(input.clone())
-            } else {
-                state.obs.clone()
-            };
-
-            // Act: sample, and read actions, log-probabilities and values back at once.
-            let (dist, values) = acting.forward_normalized(input)?;
+            // Act: sample, and read actions, log-probabilities, values (and the normalised
+            // rows for the buffer) back at once.
+            let (dist, values) = acting.forward_normalized(input.clone())?;
             let actions = dist.sample_with_rng(&mut self.rng);
             let log_probs = dist.log_prob(actions.clone());
-            let packed = to_host(Tensor::cat(
-                vec![actions, log_probs.unsqueeze_dim(1), values.unsqueeze_dim(1)],
-                1,
-            ));
-            let row = action_width + 2;
+            let mut columns = vec![actions, log_probs.unsqueeze_dim(1), values.unsqueeze_dim(1)];
+            if normalizes {
+                columns.push(input);
+            }
+            let packed = to_host(Tensor::cat(columns, 1));
+            let row = action_width + 2 + if normalizes { obs_dim } else { 0 };
             let actions: Vec<f32> = packed
                 .chunks(row)
                 .flat_map(|r| r[..action_width].to_vec())
                 .collect();
             let log_probs: Vec<f32> = packed.chunks(row).map(|r| r[action_width]).collect();
             let values: Vec<f32> = packed.chunks(row).map(|r| r[action_width + 1]).collect();
+            let stored_obs: Vec<f32> = if normalizes {
+                packed
+                    .chunks(row)
+                    .flat_map(|r| r[action_width + 2..].to_vec())
+                    .collect()
+            } else {
+                state.obs.clone()
+            };
 
             let step = envs.step(&clip_to_space(&self.action_space, &actions))?;
 
