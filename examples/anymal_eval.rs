@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use anymal::core::parse_device;
 use anymal::envs::legged::TileGrid;
 use anymal::plot::{Heatmap, Series, heatmap, line_chart};
-use anymal::teacher::{evaluate_flat, evaluate_grid, load_teacher, record_walk, teacher_policy};
+use anymal::teacher::{
+    evaluate_flat, evaluate_grid, load_teacher, teacher_policy, walk_env, walk_video, watch_walk,
+};
 use clap::Parser;
 
 #[derive(Parser)]
@@ -43,6 +45,9 @@ struct Args {
     /// .mp4 with ffmpeg on the PATH), 640x480 at 25 fps, the camera following the base.
     #[arg(long)]
     video: Option<PathBuf>,
+    /// Show that episode in MuJoCo's viewer window, in real time (`human`; needs a display).
+    #[arg(long, value_enum)]
+    render: Option<anymal::cli::RenderMode>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -51,9 +56,6 @@ fn main() -> std::process::ExitCode {
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     anymal::cli::output_dir(&args.out)?;
-    if let Some(video) = &args.video {
-        anymal::cli::output_file(video)?;
-    }
     let device = parse_device(&args.device)?;
     let (network, card) = load_teacher(&args.model, &device)?;
     let trained = card.setup.env_config()?;
@@ -67,11 +69,16 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         card.seconds
     );
     let mut policy = teacher_policy(network, &trained, &device);
-    if let Some(video) = &args.video {
-        let (episode, frames, rate) = record_walk(&mut policy, &trained, args.seed, video)?;
+    let mut watch = anymal::cli::Watch::new(
+        args.video.as_deref(),
+        args.render,
+        &walk_env(&trained)?,
+        &walk_video(),
+    )?;
+    if args.video.is_some() || args.render.is_some() {
+        let episode = watch_walk(&mut policy, &trained, args.seed, &mut watch)?;
         println!(
-            "video: {} ({frames} frames rendered at {rate:.0} frames/s): walked {:.1} m{}",
-            video.display(),
+            "watched episode: walked {:.1} m{}",
             episode.walked,
             if episode.fell { ", fell" } else { "" }
         );

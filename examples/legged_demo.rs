@@ -40,6 +40,9 @@ struct Args {
     /// camera following the base.
     #[arg(long)]
     video: Option<PathBuf>,
+    /// Show both runs in MuJoCo's viewer window, in real time (`human`; needs a display).
+    #[arg(long, value_enum)]
+    render: Option<anymal::cli::RenderMode>,
 }
 
 /// The scripted command: forward, then sideways, then turning (seen in the observation; zero
@@ -64,11 +67,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .position(|&t| t == TerrainType::StairsUp)
         .expect("the default grid has stairs");
-    let runs = [
-        ("flat", TerrainConfig::Plane),
-        ("stairs", TerrainConfig::Tiles(grid.clone())),
-    ];
-    for (name, terrain) in runs {
+    let make_env = |terrain| {
         let mut config = LeggedConfig {
             terrain,
             action: ActionSpace::CPG,
@@ -77,7 +76,25 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             ..LeggedConfig::default()
         };
         config.curriculum.enabled = false;
-        let mut env = LeggedEnv::new(config)?;
+        LeggedEnv::new(config)
+    };
+    let video_config = VideoConfig {
+        every: 2,
+        ..VideoConfig::tracking("base", 2.0)
+    };
+    // One recorder and one window for both runs: they follow the change of terrain model.
+    let mut watch = anymal::cli::Watch::new(
+        args.video.as_deref(),
+        args.render,
+        &make_env(TerrainConfig::Plane)?,
+        &video_config,
+    )?;
+    let runs = [
+        ("flat", TerrainConfig::Plane),
+        ("stairs", TerrainConfig::Tiles(grid.clone())),
+    ];
+    for (name, terrain) in runs {
+        let mut env = make_env(terrain)?;
         if name == "stairs" {
             env.set_tile(args.level.min(grid.levels - 1), stairs)?;
         }
@@ -89,11 +106,6 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             obs = env.place([cx + tiles.platform / 2.0 - 0.5, cy], 0.0)?;
         }
         let steps = (args.seconds / env.dt()).round() as usize;
-        let video_config = VideoConfig {
-            every: 2,
-            ..VideoConfig::tracking("base", 2.0)
-        };
-        let mut recorder = anymal::cli::video_recorder(args.video.as_deref(), &env, &video_config)?;
         let mut base = Vec::new();
         let mut feet: [Vec<(f64, f64)>; 4] = Default::default();
         let mut ground = Vec::new();
@@ -102,9 +114,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             let t = step as f64 * env.dt();
             env.set_command(command_at(t));
             let step = env.step(&[0.0; 16])?;
-            if let Some(recorder) = &mut recorder {
-                recorder.capture_env(&env)?;
-            }
+            watch.step(&env)?;
             let state = env.state();
             base.push((t, state.base_position[2]));
             for (leg, series) in feet.iter_mut().enumerate() {
@@ -117,12 +127,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 break;
             }
         }
-        if let (Some(recorder), Some(video)) = (&recorder, &args.video) {
-            let stem = video.file_stem().unwrap_or_default().to_string_lossy();
-            let extension = video.extension().unwrap_or_default().to_string_lossy();
-            let path = video.with_file_name(format!("{stem}_{name}.{extension}"));
-            anymal::cli::save_video(recorder, &path, env.dt())?;
-        }
+        watch.save_video(Some(name), env.dt())?;
         let legs = ["LF", "RF", "LH", "RH"];
         let mut series = vec![
             Series {

@@ -33,6 +33,9 @@ struct Args {
     /// Record the first episode to this file (.gif, or .mp4 with ffmpeg), 640x480 at 25 fps.
     #[arg(long)]
     video: Option<std::path::PathBuf>,
+    /// Show the first episode in MuJoCo's viewer window, in real time (`human`; needs a display).
+    #[arg(long, value_enum)]
+    render: Option<anymal::cli::RenderMode>,
     /// Proportional gains on [position, angle, velocity, angular velocity] (error = -observation).
     #[arg(long, value_parser = anymal::cli::four_gains, default_value = "-1,-10,-0.5,-1", allow_hyphen_values = true)]
     kp: anymal::cli::Gains,
@@ -56,24 +59,24 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         every: 2,
         ..VideoConfig::default()
     };
-    let mut recorder = anymal::cli::video_recorder(args.video.as_deref(), &env, &video_config)?;
+    let mut watch =
+        anymal::cli::Watch::new(args.video.as_deref(), args.render, &env, &video_config)?;
     let mut pid = Pid::new(args.kp, args.ki, args.kd, env.dt())?;
     let mut balanced = 0;
     for seed in 0..args.episodes {
         pid.reset();
-        let mut recording = if seed == 0 { recorder.as_mut() } else { None };
         let episode = rollout_watched(
             &mut env,
             Some(seed),
             usize::MAX,
             |obs| vec![pid.act(obs)],
-            |env| match recording.as_mut() {
-                Some(recorder) => recorder.capture_env(env),
-                None => Ok(()),
+            |env| match seed {
+                0 => watch.step(env),
+                _ => Ok(()),
             },
         )?;
-        if let (Some(recorder), Some(video), 0) = (&recorder, &args.video, seed) {
-            anymal::cli::save_video(recorder, video, env.dt())?;
+        if seed == 0 {
+            watch.save_video(None, env.dt())?;
         }
         let full = episode.episode_return() == 1000.0;
         balanced += usize::from(full);

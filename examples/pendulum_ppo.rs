@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use anymal::core::{
     ActionKind, MlpActorCritic, MlpActorCriticConfig, describe_device, parse_device,
 };
-use anymal::envs::video::{VideoConfig, VideoRecorder};
+use anymal::envs::video::VideoConfig;
 use anymal::envs::{
     Env, PendulumTask, PendulumVersion, RewardFn, Step, VectorEnv, rollout_watched,
 };
@@ -107,6 +107,9 @@ struct Args {
     /// ffmpeg on the PATH), 640x480, every second step (25 fps).
     #[arg(long)]
     video: Option<PathBuf>,
+    /// Show the reloaded policy's evaluation episode in MuJoCo's viewer window, in real time (`human`; needs a display).
+    #[arg(long, value_enum)]
+    render: Option<anymal::cli::RenderMode>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -151,8 +154,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         ..PendulumTask::new(version)
     };
     // Fails here, before training, when the file cannot be written or nothing can render.
-    let recorder =
-        anymal::cli::video_recorder(args.video.as_deref(), &eval_task.make()?, &rollout_video())?;
+    let watch = anymal::cli::Watch::new(
+        args.video.as_deref(),
+        args.render,
+        &eval_task.make()?,
+        &rollout_video(),
+    )?;
     let train_task = PendulumTask {
         reward: args.shaped_reward.then_some(shaped_reward as RewardFn),
         ..eval_task
@@ -225,7 +232,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         &mut policy,
         &eval_task,
         &args.out.join("evaluation_rollout.png"),
-        recorder.zip(args.video.as_deref()),
+        watch,
     )?;
     println!(
         "plots: {} and {}",
@@ -314,10 +321,9 @@ fn plot_rollout(
     policy: &mut Policy<MlpActorCritic>,
     task: &PendulumTask,
     path: &std::path::Path,
-    video: Option<(VideoRecorder, &std::path::Path)>,
+    mut watch: anymal::cli::Watch,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut env = task.make()?;
-    let (mut recorder, video) = video.unzip();
     let mut failure = None;
     let episode = rollout_watched(
         &mut env,
@@ -329,10 +335,7 @@ fn plot_rollout(
                 vec![f64::NAN]
             })
         },
-        |env| match &mut recorder {
-            Some(recorder) => recorder.capture_env(env),
-            None => Ok(()),
-        },
+        |env| watch.step(env),
     );
     if let Some(e) = failure {
         return Err(e.into());
@@ -342,9 +345,7 @@ fn plot_rollout(
         "reloaded policy: evaluation episode return {:.0}",
         episode.episode_return()
     );
-    if let (Some(recorder), Some(video)) = (&recorder, video) {
-        anymal::cli::save_video(recorder, video, env.dt())?;
-    }
+    watch.save_video(None, env.dt())?;
     // With frame stacking the newest frame is the last four numbers (the tutorial's x[-1]).
     let trace = |i: usize, name: &str| {
         Series::trace(name, &episode.observations, env.dt(), |o| {

@@ -34,6 +34,10 @@ struct Args {
     /// 640x480 at 25 fps, the camera following the base.
     #[arg(long)]
     video: Option<std::path::PathBuf>,
+    /// Show the tuned balancer's first episode in MuJoCo's viewer window, in real time
+    /// (`human`; needs a display).
+    #[arg(long, value_enum)]
+    render: Option<anymal::cli::RenderMode>,
     /// The tuned balancer's proportional gains on [pitch, position, pitch rate, velocity]
     /// (error = -observation, so v = -kp . obs).
     #[arg(long, value_parser = anymal::cli::four_gains, default_value = TUNED_KP, allow_hyphen_values = true)]
@@ -59,9 +63,6 @@ fn main() -> std::process::ExitCode {
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     anymal::cli::output_file(&args.plot)?;
-    if let Some(video) = &args.video {
-        anymal::cli::output_file(video)?;
-    }
     // v1's control with the PPO balancer's initial-state noise.
     let config = UpkieConfig {
         reset_noise: UpkieConfig::ppo_balancer().reset_noise,
@@ -72,6 +73,12 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         every: 8,
         ..VideoConfig::tracking("base", 1.5)
     };
+    let mut watch = anymal::cli::Watch::new(
+        args.video.as_deref(),
+        args.render,
+        &UpkieGroundVelocity::new(config)?,
+        &video_config,
+    )?;
     let tuned = format!("tuned PID: kp {:?}, ki {:?}", args.kp, args.ki);
     let controllers: [(&str, MakePid); 3] = [
         (
@@ -102,21 +109,16 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         for seed in args.first_seed..args.first_seed + args.episodes {
             let mut env = TimeLimit::new(UpkieGroundVelocity::new(config)?, BALANCER_EPISODE_STEPS);
             let mut pid = make(env.dt())?;
-            let first_tuned = seed == args.first_seed && name.starts_with("tuned");
-            let video = args.video.as_deref().filter(|_| first_tuned);
-            let mut recorder = anymal::cli::video_recorder(video, &env, &video_config)?;
+            let watched = seed == args.first_seed && name.starts_with("tuned");
             let episode = rollout_watched(
                 &mut env,
                 Some(seed),
                 BALANCER_EPISODE_STEPS,
                 |obs| vec![pid.act(obs)],
-                |env| match recorder.as_mut() {
-                    Some(recorder) => recorder.capture_env(env),
-                    None => Ok(()),
-                },
+                |env| if watched { watch.step(env) } else { Ok(()) },
             )?;
-            if let (Some(recorder), Some(video)) = (&recorder, video) {
-                anymal::cli::save_video(recorder, video, env.dt())?;
+            if watched {
+                watch.save_video(None, env.dt())?;
             }
             // The rollout reset the env with `seed`; the base's initial velocity is the draw.
             let mut probe = UpkieGroundVelocity::new(config)?;
@@ -126,7 +128,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             balanced += usize::from(length == BALANCER_EPISODE_STEPS);
             let total: f64 = episode.rewards.iter().sum();
             println!("| {seed} | {v_x:+.2} | {length} | {total:.0} |");
-            if seed == args.first_seed && name.starts_with("tuned") {
+            if watched {
                 let dt = env.dt();
                 let trace =
                     |i: usize, name: &str| Series::trace(name, &episode.observations, dt, |o| o[i]);

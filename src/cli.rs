@@ -54,35 +54,95 @@ pub fn four_gains(text: &str) -> Result<Gains, String> {
     Ok(values)
 }
 
-/// The recorder for `--video FILE`: checks that FILE can be written and that a renderer can be
-/// made for `env`, before any work; `None` without the option.
-pub fn video_recorder(
-    video: Option<&std::path::Path>,
-    env: &impl anymal_envs::Env,
-    config: &anymal_envs::video::VideoConfig,
-) -> Result<Option<anymal_envs::video::VideoRecorder>, Box<dyn std::error::Error>> {
-    let Some(path) = video else {
-        return Ok(None);
-    };
-    output_file(path)?;
-    Ok(Some(anymal_envs::video::VideoRecorder::for_env(
-        env, config,
-    )?))
+/// `--render`: how to show a rollout while it runs (Gymnasium's `render_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RenderMode {
+    /// MuJoCo's viewer window, in real time (needs a display).
+    Human,
 }
 
-/// Writes the frames of `recorder` to `path`, for an environment stepped every `dt` seconds,
-/// and says so.
-pub fn save_video(
-    recorder: &anymal_envs::video::VideoRecorder,
-    path: &std::path::Path,
-    dt: f64,
-) -> Result<(), Box<dyn std::error::Error>> {
-    recorder.save(path, recorder.fps(dt))?;
-    println!(
-        "video: {} ({} frames, rendered at {:.0} frames/s)",
-        path.display(),
-        recorder.frames().len(),
-        recorder.render_rate()
-    );
-    Ok(())
+/// What `--video FILE` and `--render human` ask of a rollout: a recorder, a live viewer, both
+/// or neither. Made before any work, so that an unwritable file, a missing EGL or a missing
+/// display fails at once; the viewer's window opens at the first step it shows.
+pub struct Watch {
+    video: Option<(anymal_envs::video::VideoRecorder, std::path::PathBuf)>,
+    show: bool,
+    viewer: Option<anymal_envs::viewer::LiveViewer>,
+}
+
+impl Watch {
+    /// Checks that `video` can be written and rendered with `config` for `env`'s model, and
+    /// that a display exists for `render`.
+    pub fn new(
+        video: Option<&std::path::Path>,
+        render: Option<RenderMode>,
+        env: &impl anymal_envs::Env,
+        config: &anymal_envs::video::VideoConfig,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let video = match video {
+            Some(path) => {
+                output_file(path)?;
+                let recorder = anymal_envs::video::VideoRecorder::for_env(env, config)?;
+                Some((recorder, path.to_path_buf()))
+            }
+            None => None,
+        };
+        let show = render == Some(RenderMode::Human);
+        if show {
+            anymal_envs::viewer::check_display()?;
+        }
+        Ok(Self {
+            video,
+            show,
+            viewer: None,
+        })
+    }
+
+    /// After a step of `env`: captures a frame and shows the state (a closed window is left
+    /// closed).
+    pub fn step(&mut self, env: &impl anymal_envs::Env) -> anymal_envs::Result<()> {
+        if let Some((recorder, _)) = &mut self.video {
+            recorder.capture_env(env)?;
+        }
+        if self.show {
+            let viewer = match &mut self.viewer {
+                Some(viewer) => viewer,
+                None => self
+                    .viewer
+                    .insert(anymal_envs::viewer::LiveViewer::for_env(env)?),
+            };
+            viewer.show_env(env)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the frames captured since the last save to the video file, with `suffix`
+    /// added to its name when given (`run.gif` and `flat` give `run_flat.gif`), for an
+    /// environment stepped every `dt` seconds, and says so.
+    pub fn save_video(
+        &mut self,
+        suffix: Option<&str>,
+        dt: f64,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let Some((recorder, path)) = &mut self.video else {
+            return Ok(());
+        };
+        let path = match suffix {
+            Some(suffix) => {
+                let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+                let extension = path.extension().unwrap_or_default().to_string_lossy();
+                path.with_file_name(format!("{stem}_{suffix}.{extension}"))
+            }
+            None => path.clone(),
+        };
+        recorder.save(&path, recorder.fps(dt))?;
+        println!(
+            "video: {} ({} frames, rendered at {:.0} frames/s)",
+            path.display(),
+            recorder.frames().len(),
+            recorder.render_rate()
+        );
+        recorder.clear();
+        Ok(())
+    }
 }

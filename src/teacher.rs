@@ -23,7 +23,7 @@ use anymal_envs::legged::{
     ActionSpace, CommandConfig, Curriculum, LeggedConfig, LeggedEnv, Randomization, RewardConfig,
     Termination, TerrainConfig, TileGrid,
 };
-use anymal_envs::video::{VideoConfig, VideoRecorder};
+use anymal_envs::video::VideoConfig;
 use anymal_envs::{BoxSpace, Env, FlatObservation};
 use anymal_rl::{Policy, PpoConfig, Schedule};
 use serde::{Deserialize, Serialize};
@@ -355,7 +355,7 @@ fn acting(
     }
 }
 
-/// The camera of [`record_walk`]: following the base from 2.5 m, 25 frames per second.
+/// The camera of [`watch_walk`]'s video: following the base from 2.5 m, 25 frames per second.
 pub fn walk_video() -> VideoConfig {
     VideoConfig {
         every: 2,
@@ -363,17 +363,23 @@ pub fn walk_video() -> VideoConfig {
     }
 }
 
-/// Records one success episode of the protocol on flat ground (0.8 m/s forward for 10 s from
-/// rest, `seed`) to `path` (`.gif`, or `.mp4` with ffmpeg); returns the episode and the number
-/// of frames and the rendering rate (frames/s).
-pub fn record_walk(
+/// The env of [`watch_walk`]: flat ground, set up as the evaluation protocol's.
+pub fn walk_env(trained: &LeggedConfig) -> Result<LeggedEnv, BoxError> {
+    Ok(LeggedEnv::new(evaluation_config(
+        trained,
+        TerrainConfig::Plane,
+    ))?)
+}
+
+/// Runs one success episode of the protocol on flat ground (0.8 m/s forward for 10 s from
+/// rest, `seed`) in [`walk_env`], recording or showing every step with `watch`.
+pub fn watch_walk(
     policy: &mut Policy<Anymal>,
     trained: &LeggedConfig,
     seed: u64,
-    path: &Path,
-) -> Result<(WalkEpisode, usize, f64), BoxError> {
-    let mut env = LeggedEnv::new(evaluation_config(trained, TerrainConfig::Plane))?;
-    let mut recorder = VideoRecorder::for_env(&env, &walk_video())?;
+    watch: &mut crate::cli::Watch,
+) -> Result<WalkEpisode, BoxError> {
+    let mut env = walk_env(trained)?;
     let episode = walk_episode_watched(
         &mut env,
         &mut acting(policy),
@@ -382,10 +388,10 @@ pub fn record_walk(
         0.0,
         [EVALUATION_SPEED, 0.0, 0.0],
         SuccessCriterion::default().seconds,
-        &mut |env| recorder.capture_env(env),
+        &mut |env| watch.step(env),
     )?;
-    recorder.save(path, recorder.fps(env.dt()))?;
-    Ok((episode, recorder.frames().len(), recorder.render_rate()))
+    watch.save_video(None, env.dt())?;
+    Ok(episode)
 }
 
 /// Runs `episodes` with `policy` in `env` and returns them: `(seed, xy, yaw, command)` each,

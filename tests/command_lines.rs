@@ -99,3 +99,24 @@ fn without_egl_a_video_request_fails_at_once_saying_what_is_missing() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(started.elapsed().as_secs() < 20, "it trained first");
 }
+
+#[test]
+fn without_a_display_the_live_viewer_request_fails_at_once_naming_the_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let out = example_command("pendulum_ppo")
+        .args(["--out", dir.path().to_str().unwrap(), "--render", "human"])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: rendering: the live viewer needs a display")
+            && err.contains("DISPLAY")
+            && err.contains("--video"),
+        "{err}"
+    );
+    assert!(started.elapsed().as_secs() < 20, "it trained first");
+}

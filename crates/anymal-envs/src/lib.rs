@@ -30,6 +30,7 @@ pub mod space;
 pub mod upkie;
 pub mod vector;
 pub mod video;
+pub mod viewer;
 pub mod wrappers;
 
 pub use env::{

@@ -76,13 +76,12 @@ impl VideoConfig {
 
 /// Renders frames of a simulation and writes them as a video.
 pub struct VideoRecorder {
+    config: VideoConfig,
+    model: Arc<MjModel>,
     renderer: MjRenderer,
     state: MjData<Arc<MjModel>>,
-    every: usize,
     steps: usize,
     frames: Vec<Vec<u8>>,
-    width: usize,
-    height: usize,
     render_seconds: f64,
 }
 
@@ -97,49 +96,13 @@ impl VideoRecorder {
             )));
         }
         let model = sim.shared_model();
-        let global = &model.vis().global;
-        let (max_width, max_height) = (global.offwidth as usize, global.offheight as usize);
-        if config.width > max_width || config.height > max_height {
-            return Err(EnvError::Parameter(format!(
-                "video: {}x{} is larger than the model's offscreen buffer {max_width}x{max_height} \
-                 (<visual><global offwidth=.. offheight=../></visual> in its MJCF)",
-                config.width, config.height
-            )));
-        }
-        let mut camera = match &config.camera {
-            CameraView::Fixed => MjvCamera::new_free(&model),
-            CameraView::Tracking(body) => {
-                let id = model
-                    .name_to_id(MjtObjBase::mjOBJ_BODY, body)
-                    .ok_or_else(|| {
-                        EnvError::Parameter(format!(
-                            "video: the model has no body '{body}' to track"
-                        ))
-                    })?;
-                let mut camera = MjvCamera::new_tracking(id);
-                camera.distance = 3.0;
-                camera
-            }
-        };
-        if let Some(distance) = config.distance {
-            camera.distance = distance;
-        }
-        camera.azimuth = config.azimuth;
-        camera.elevation = config.elevation;
-        let renderer = MjRenderer::builder()
-            .width(config.width as u32)
-            .height(config.height as u32)
-            .camera(camera)
-            .build(&model)
-            .map_err(render_error)?;
         Ok(Self {
-            renderer,
-            state: MjData::new(model),
-            every: config.every,
+            renderer: renderer_for(&model, config)?,
+            state: MjData::new(model.clone()),
+            model,
+            config: config.clone(),
             steps: 0,
             frames: Vec::new(),
-            width: config.width,
-            height: config.height,
             render_seconds: 0.0,
         })
     }
@@ -156,18 +119,26 @@ impl VideoRecorder {
 
     /// Frames per second of a video of an environment stepped every `dt` seconds.
     pub fn fps(&self, dt: f64) -> f64 {
-        1.0 / (dt * self.every as f64)
+        1.0 / (dt * self.config.every as f64)
     }
 
-    /// Captures the current state of `sim` (every `every`-th call renders a frame).
+    /// Captures the current state of `sim` (every `every`-th call renders a frame). `sim` may
+    /// have another model than the last one captured (a new terrain): the recorder then
+    /// renders that model, with the same size and camera.
     pub fn capture(&mut self, sim: &MujocoSim) -> Result<()> {
+        let model = sim.shared_model();
+        if !Arc::ptr_eq(&model, &self.model) {
+            self.renderer = renderer_for(&model, &self.config)?;
+            self.state = MjData::new(model.clone());
+            self.model = model;
+        }
         self.capture_state(&sim.integration_state())
     }
 
     /// Captures a state saved with [`MujocoSim::integration_state`] (every `every`-th call
     /// renders a frame).
     pub fn capture_state(&mut self, state: &[f64]) -> Result<()> {
-        let keep = self.steps.is_multiple_of(self.every);
+        let keep = self.steps.is_multiple_of(self.config.every);
         self.steps += 1;
         if !keep {
             return Ok(());
@@ -202,7 +173,7 @@ impl VideoRecorder {
 
     /// Frame size (width, height).
     pub fn size(&self) -> (usize, usize) {
-        (self.width, self.height)
+        (self.config.width, self.config.height)
     }
 
     /// Forgets the frames (for the next episode).
@@ -228,7 +199,7 @@ impl VideoRecorder {
     fn save_gif(&self, path: &Path, fps: f64) -> Result<()> {
         let fail = |e: &dyn std::fmt::Display| video_file_error(path, e);
         let file = std::fs::File::create(path).map_err(|e| fail(&e))?;
-        let (w, h) = (self.width as u16, self.height as u16);
+        let (w, h) = (self.config.width as u16, self.config.height as u16);
         let mut encoder =
             gif::Encoder::new(std::io::BufWriter::new(file), w, h, &[]).map_err(|e| fail(&e))?;
         encoder
@@ -246,7 +217,7 @@ impl VideoRecorder {
 
     fn save_mp4(&self, path: &Path, fps: f64) -> Result<()> {
         let fail = |e: &dyn std::fmt::Display| video_file_error(path, e);
-        let size = format!("{}x{}", self.width, self.height);
+        let size = format!("{}x{}", self.config.width, self.config.height);
         let mut ffmpeg = Command::new("ffmpeg")
             .args([
                 "-y",
@@ -277,7 +248,45 @@ impl VideoRecorder {
     }
 }
 
-fn mujoco_of(env: &impl Env) -> Result<&MujocoSim> {
+/// MuJoCo's offscreen renderer for `model` with `config`'s size and camera.
+fn renderer_for(model: &Arc<MjModel>, config: &VideoConfig) -> Result<MjRenderer> {
+    let global = &model.vis().global;
+    let (max_width, max_height) = (global.offwidth as usize, global.offheight as usize);
+    if config.width > max_width || config.height > max_height {
+        return Err(EnvError::Parameter(format!(
+            "video: {}x{} is larger than the model's offscreen buffer {max_width}x{max_height} \
+             (<visual><global offwidth=.. offheight=../></visual> in its MJCF)",
+            config.width, config.height
+        )));
+    }
+    let mut camera = match &config.camera {
+        CameraView::Fixed => MjvCamera::new_free(model),
+        CameraView::Tracking(body) => {
+            let id = model
+                .name_to_id(MjtObjBase::mjOBJ_BODY, body)
+                .ok_or_else(|| {
+                    EnvError::Parameter(format!("video: the model has no body '{body}' to track"))
+                })?;
+            let mut camera = MjvCamera::new_tracking(id);
+            camera.distance = 3.0;
+            camera
+        }
+    };
+    if let Some(distance) = config.distance {
+        camera.distance = distance;
+    }
+    camera.azimuth = config.azimuth;
+    camera.elevation = config.elevation;
+    MjRenderer::builder()
+        .width(config.width as u32)
+        .height(config.height as u32)
+        .camera(camera)
+        .build(model)
+        .map_err(render_error)
+}
+
+/// The MuJoCo simulation behind `env`, or an error saying it has none.
+pub(crate) fn mujoco_of(env: &impl Env) -> Result<&MujocoSim> {
     env.sim().ok_or_else(|| {
         EnvError::Render("this environment has no MuJoCo simulation to render".into())
     })
