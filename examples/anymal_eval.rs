@@ -10,8 +10,11 @@
 use std::path::PathBuf;
 
 use anymal::core::parse_device;
-use anymal::envs::legged::TileGrid;
+use anymal::envs::legged::{TerrainConfig, TileGrid};
 use anymal::plot::{Heatmap, Series, heatmap, line_chart};
+use anymal::student::{
+    NoiseSetting, Protocol, TracePoint, evaluate_student, student_table, trace_student,
+};
 use anymal::teacher::{
     evaluate_flat, evaluate_grid, load_teacher, teacher_policy, walk_env, walk_video, watch_walk,
 };
@@ -48,6 +51,10 @@ struct Args {
     /// Show that episode in MuJoCo's viewer window, in real time (`human`; needs a display).
     #[arg(long, value_enum)]
     render: Option<anymal::cli::RenderMode>,
+    /// Instead: the paper's evaluation of a student distilled from the `--model` teacher
+    /// (`anymal_student` writes it), beside the teacher, under each noise condition.
+    #[arg(long)]
+    student: Option<PathBuf>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -68,6 +75,37 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         card.steps,
         card.seconds
     );
+    if let Some(path) = &args.student {
+        let model: anymal::core::Anymal = anymal::core::io::load(path, &device)?;
+        println!(
+            "student {}: flat-ground success episodes under each noise condition (c = 1)\n",
+            path.display()
+        );
+        let mut rows = evaluate_student(
+            &model,
+            &trained,
+            &Protocol::Flat,
+            &NoiseSetting::ALL,
+            &device,
+        )?;
+        if let TerrainConfig::Tiles(grid) = &trained.terrain {
+            let grid = Protocol::Grid {
+                grid: grid.clone(),
+                levels: args.levels.clone(),
+                episodes: args.episodes,
+            };
+            rows.extend(evaluate_student(
+                &model,
+                &trained,
+                &grid,
+                &NoiseSetting::ALL,
+                &device,
+            )?);
+        }
+        print!("{}", student_table(&rows));
+        plot_student_traces(&model, &trained, &device, &args.out)?;
+        return Ok(());
+    }
     let mut policy = teacher_policy(network, &trained, &device);
     let mut watch = anymal::cli::Watch::new(
         args.video.as_deref(),
@@ -176,6 +214,52 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         "\nwrote {} and {}",
         grid_png.display(),
         velocity_png.display()
+    );
+    Ok(())
+}
+
+/// The student's traversal under the noisy condition (true, noisy and reconstructed heights of
+/// the first foot's first sample) and its gate over an episode under each condition.
+fn plot_student_traces(
+    model: &anymal::core::Anymal,
+    trained: &anymal::envs::legged::LeggedConfig,
+    device: &anymal::core::burn::tensor::Device,
+    out: &std::path::Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let series = |name: &str, trace: &[TracePoint], f: fn(&TracePoint) -> f64| Series {
+        name: name.into(),
+        points: trace.iter().map(|p| (p.time, f(p))).collect(),
+    };
+    let noisy = trace_student(model, trained, NoiseSetting::Condition(2), device)?;
+    let heights_png = out.join("student_heights.png");
+    line_chart(
+        &heights_png,
+        "Student, noisy condition: the left front foot's first height sample",
+        "time (s)",
+        "height below the foot (m)",
+        &[
+            series("true", &noisy, |p| p.true_height),
+            series("noisy (the student's input)", &noisy, |p| p.noisy_height),
+            series("reconstructed", &noisy, |p| p.reconstructed_height),
+        ],
+    )?;
+    let mut gates = Vec::new();
+    for noise in NoiseSetting::ALL {
+        let trace = trace_student(model, trained, noise, device)?;
+        gates.push(series(noise.name(), &trace, |p| p.gate));
+    }
+    let gate_png = out.join("student_gate.png");
+    line_chart(
+        &gate_png,
+        "Student: mean opening of the attention gate on the heights",
+        "time (s)",
+        "gate (0 closed, 1 open)",
+        &gates,
+    )?;
+    println!(
+        "\nplots: {} and {}",
+        heights_png.display(),
+        gate_png.display()
     );
     Ok(())
 }

@@ -15,6 +15,7 @@
 
 pub mod cli;
 pub mod plot;
+pub mod student;
 pub mod teacher;
 
 pub use anymal_core as core;

@@ -17,14 +17,14 @@ use anymal_core::burn::tensor::Device;
 use anymal_core::{ActionKind, Anymal, AnymalConfig};
 use anymal_envs::legged::env::SUCCESS_TRACKING_ERROR;
 use anymal_envs::legged::evaluation::{
-    SuccessCriterion, WalkEpisode, WalkSummary, walk_episode, walk_episode_watched,
+    Actor, SuccessCriterion, WalkEpisode, WalkSummary, walk_episode, walk_episode_watched,
 };
 use anymal_envs::legged::{
     ActionSpace, CommandConfig, Curriculum, LeggedConfig, LeggedEnv, Randomization, RewardConfig,
     Termination, TerrainConfig, TileGrid,
 };
 use anymal_envs::video::VideoConfig;
-use anymal_envs::{BoxSpace, Env, FlatObservation};
+use anymal_envs::{BoxSpace, Env};
 use anymal_rl::{Policy, PpoConfig, Schedule};
 use serde::{Deserialize, Serialize};
 
@@ -262,11 +262,15 @@ pub fn load_teacher(model: &Path, device: &Device) -> Result<(Anymal, TeacherCar
     Ok((network, card))
 }
 
+/// The legged environment's action space for `config`'s actions.
+pub fn action_space(config: &LeggedConfig) -> BoxSpace {
+    let bound = anymal_envs::legged::env::ACTION_BOUND;
+    BoxSpace::uniform(config.action.dim(), -bound, bound).expect("ACTION_BOUND >= 0")
+}
+
 /// A deterministic policy of `network` for the legged environment's actions.
 pub fn teacher_policy(network: Anymal, config: &LeggedConfig, device: &Device) -> Policy<Anymal> {
-    let bound = anymal_envs::legged::env::ACTION_BOUND;
-    let space = BoxSpace::uniform(config.action.dim(), -bound, bound).expect("ACTION_BOUND >= 0");
-    Policy::new(network, space, device.clone(), 0)
+    Policy::new(network, action_space(config), device.clone(), 0)
 }
 
 /// The protocol's forward speed (m/s): the success episodes command it along the robot's
@@ -341,20 +345,6 @@ pub fn evaluation_config(trained: &LeggedConfig, terrain: TerrainConfig) -> Legg
     }
 }
 
-/// `policy` as the closure the evaluation episodes call.
-fn acting(
-    policy: &mut Policy<Anymal>,
-) -> impl FnMut(&anymal_envs::StructuredObs) -> anymal_envs::Result<Vec<f64>> + '_ {
-    let mut flat = Vec::new();
-    move |obs: &anymal_envs::StructuredObs| {
-        flat.clear();
-        obs.write_flat(&mut flat);
-        policy
-            .predict_batch(&flat, true)
-            .map_err(|e| anymal_envs::EnvError::Parameter(format!("policy: {e}")))
-    }
-}
-
 /// The camera of [`watch_walk`]'s video: following the base from 2.5 m, 25 frames per second.
 pub fn walk_video() -> VideoConfig {
     VideoConfig {
@@ -374,7 +364,7 @@ pub fn walk_env(trained: &LeggedConfig) -> Result<LeggedEnv, BoxError> {
 /// Runs one success episode of the protocol on flat ground (0.8 m/s forward for 10 s from
 /// rest, `seed`) in [`walk_env`], recording or showing every step with `watch`.
 pub fn watch_walk(
-    policy: &mut Policy<Anymal>,
+    policy: &mut impl Actor,
     trained: &LeggedConfig,
     seed: u64,
     watch: &mut crate::cli::Watch,
@@ -382,7 +372,7 @@ pub fn watch_walk(
     let mut env = walk_env(trained)?;
     let episode = walk_episode_watched(
         &mut env,
-        &mut acting(policy),
+        policy,
         seed,
         [0.0, 0.0],
         0.0,
@@ -398,17 +388,14 @@ pub fn watch_walk(
 /// 10 s.
 fn run_episodes(
     env: &mut LeggedEnv,
-    policy: &mut Policy<Anymal>,
+    policy: &mut impl Actor,
     episodes: &[(u64, [f64; 2], f64, [f64; 3])],
 ) -> Result<Vec<WalkEpisode>, BoxError> {
-    let mut act = acting(policy);
     episodes
         .iter()
         .map(|&(seed, xy, yaw, command)| {
             let seconds = SuccessCriterion::default().seconds;
-            Ok(walk_episode(
-                env, &mut act, seed, xy, yaw, command, seconds,
-            )?)
+            Ok(walk_episode(env, policy, seed, xy, yaw, command, seconds)?)
         })
         .collect()
 }
@@ -417,7 +404,7 @@ fn run_episodes(
 /// circle) and the 8 [`TRACKING_COMMANDS`], each 10 s from rest, deterministic actions, seeds
 /// from `seed`. Returns the report and the episodes (success ones first).
 pub fn evaluate_flat(
-    policy: &mut Policy<Anymal>,
+    policy: &mut impl Actor,
     trained: &LeggedConfig,
     seed: u64,
 ) -> Result<(FlatReport, Vec<WalkEpisode>), BoxError> {
@@ -460,7 +447,7 @@ pub struct TileResult {
 /// The grid protocol: on every terrain type and each of `levels`, `episodes` success episodes
 /// from the tile's centre (0.8 m/s forward, random headings from `seed`).
 pub fn evaluate_grid(
-    policy: &mut Policy<Anymal>,
+    policy: &mut impl Actor,
     trained: &LeggedConfig,
     grid: &TileGrid,
     levels: &[usize],

@@ -931,3 +931,54 @@ fn the_base_grid_option_scans_187_points_around_the_base() {
     assert_eq!(offsets[0], [-0.8, -0.5]);
     assert!((offsets[186][0] - 0.8).abs() < 1e-12 && (offsets[186][1] - 0.5).abs() < 1e-12);
 }
+
+#[test]
+fn the_noisy_heights_follow_each_conditions_statistics_and_the_factor_c() {
+    // On a plane the shifted sample points read the same ground, so noisy - clean is the
+    // height noise alone: mean 0, variance foot^2 + episode^2 + point^2 + p outlier^2.
+    let paper = HeightNoise::paper();
+    for (condition, c) in [(0, 1.0), (1, 1.0), (1, 0.5), (2, 1.0), (2, 0.5)] {
+        let noise = paper.only(condition).unwrap();
+        let k = &noise.conditions[0];
+        let expected = k.foot_std.at(c).powi(2)
+            + k.episode_std.at(c).powi(2)
+            + k.point_std.at(c).powi(2)
+            + k.outlier_probability.at(c) * k.outlier_std.at(c).powi(2);
+        let config = quiet(LeggedConfig {
+            terrain: TerrainConfig::Plane,
+            noise: Some(noise),
+            noise_level: c,
+            ..LeggedConfig::default()
+        });
+        let mut env = LeggedEnv::new(config.clone()).unwrap();
+        let mut quiet_twin = LeggedEnv::new(LeggedConfig {
+            noise: None,
+            ..config
+        })
+        .unwrap();
+        let (mut sum, mut sum_sq, mut n) = (0.0, 0.0, 0.0);
+        for seed in 0..300 {
+            let (obs, _) = env.reset(Some(seed));
+            let (clean, _) = quiet_twin.reset(Some(seed));
+            // The noiseless copy is the same with and without a noise model.
+            assert_eq!(obs.extero, clean.extero, "seed {seed}");
+            for (a, b) in obs.noisy_extero.iter().zip(&obs.extero) {
+                let e = (a - b) as f64;
+                (sum, sum_sq, n) = (sum + e, sum_sq + e * e, n + 1.0);
+            }
+        }
+        let mean = sum / n;
+        let variance = sum_sq / n - mean * mean;
+        let name = format!("condition {condition} at c = {c}");
+        assert!(
+            mean.abs() < 0.15 * expected.sqrt(),
+            "{name}: mean {mean}, std {}",
+            expected.sqrt()
+        );
+        assert!(
+            (variance / expected - 1.0).abs() < 0.2,
+            "{name}: variance {variance}, expected {expected}"
+        );
+    }
+    assert!(paper.only(3).is_none());
+}

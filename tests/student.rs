@@ -313,3 +313,86 @@ fn the_packages_arguments_and_the_papers_settings_map() {
         .to_string();
     assert!(message.contains("tbptt_len"), "{message}");
 }
+
+#[test]
+fn the_deployed_student_acts_from_its_own_observations_only() {
+    let plain = parse_device("flex").unwrap();
+    let model = small_anymal(&plain);
+    let space = anymal::envs::BoxSpace::uniform(1, -100.0, 100.0).unwrap();
+    let clean = anymal::envs::StructuredObs {
+        proprio: vec![0.3, -0.2],
+        extero: vec![0.1; 8],
+        privileged: vec![0.5, -0.5],
+        noisy_extero: vec![0.2; 8],
+    };
+    // The privileged state and the noiseless heights poisoned: a student that read either
+    // would act NaN or differently.
+    let poisoned = anymal::envs::StructuredObs {
+        extero: vec![f32::NAN; 8],
+        privileged: vec![f32::NAN; 2],
+        ..clean.clone()
+    };
+    let mut student = anymal::rl::StudentPolicy::new(model.clone(), space.clone(), plain.clone());
+    let mut twin = anymal::rl::StudentPolicy::new(model, space, plain);
+    for step in 0..3 {
+        let a = student.act(&clean).unwrap();
+        let b = twin.act(&poisoned).unwrap();
+        assert!(a[0].is_finite(), "step {step}: {a:?}");
+        assert_eq!(a, b, "step {step}");
+    }
+    // The hidden state carries over steps and is forgotten at an episode's start.
+    let carried = student.act(&clean).unwrap();
+    student.reset();
+    let fresh = student.act(&clean).unwrap();
+    let mut new = anymal::rl::StudentPolicy::new(
+        student.model().clone(),
+        anymal::envs::BoxSpace::uniform(1, -100.0, 100.0).unwrap(),
+        parse_device("flex").unwrap(),
+    );
+    assert_eq!(fresh, new.act(&clean).unwrap());
+    assert_ne!(carried, fresh, "the memory changes the action");
+    // Without a noisy copy it reads the heights, and a wrong width is named.
+    let short = anymal::envs::StructuredObs {
+        noisy_extero: vec![0.2; 7],
+        ..clean
+    };
+    let err = student.act(&short).unwrap_err().to_string();
+    assert!(
+        err.contains("8 heights") && err.contains("got 2 and 7"),
+        "{err}"
+    );
+}
+
+#[test]
+fn gates_held_open_let_the_heights_in_fully() {
+    use anymal::core::Gates;
+    use anymal::core::burn::tensor::{Tensor, TensorData};
+    let plain = parse_device("flex").unwrap();
+    let model = small_anymal(&plain);
+    let proprio = Tensor::<2>::from_data(TensorData::new(vec![0.3f32, -0.2], [1, 2]), &plain);
+    let heights: Vec<f32> = (0..8).map(|i| 0.1 * i as f32).collect();
+    let extero = Tensor::<3>::from_data(TensorData::new(heights, [1, 2, 4]), &plain);
+    let step = |gates| {
+        model
+            .student_step_gated(proprio.clone(), extero.clone(), None, true, gates)
+            .unwrap()
+    };
+    let host = |t: Tensor<2>| t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+    let (learned, open) = (step(Gates::Learned), step(Gates::HeldOpen));
+    assert!(
+        host(learned.extero_gate.clone())
+            .iter()
+            .all(|&g| g > 0.0 && g < 1.0)
+    );
+    assert!(host(open.extero_gate.clone()).iter().all(|&g| g == 1.0));
+    assert_ne!(host(learned.action.clone()), host(open.action.clone()));
+    let recon = |out: anymal::core::StudentOutput| {
+        let r = out.reconstruction.unwrap().extero;
+        r.reshape([1, 8])
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap()
+    };
+    assert_ne!(recon(learned), recon(open));
+}

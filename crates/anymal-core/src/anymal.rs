@@ -9,7 +9,7 @@ use crate::action_head::ActionKind;
 
 use crate::normalization::ObservationNormalizer;
 use crate::shape::BatchShapes;
-use crate::student::{BeliefLayout, Student, StudentConfig, StudentOutput};
+use crate::student::{BeliefLayout, Gates, Student, StudentConfig, StudentOutput};
 use crate::teacher::{Teacher, TeacherConfig, TeacherOutput};
 
 /// Configuration of [`Anymal`]; names and defaults are the PyTorch package's.
@@ -370,9 +370,23 @@ impl Anymal {
         extero: Tensor<3>,
         hiddens: Option<Tensor<3>>,
     ) -> crate::Result<StudentOutput> {
+        self.student_step_gated(proprio, extero, hiddens, false, Gates::Learned)
+    }
+
+    /// [`Anymal::student_step`] with the belief decoder's estimates when `reconstruct` (of the
+    /// *normalised* privileged state and heights) and the gates as `gates` says.
+    pub fn student_step_gated(
+        &self,
+        proprio: Tensor<2>,
+        extero: Tensor<3>,
+        hiddens: Option<Tensor<3>>,
+        reconstruct: bool,
+        gates: Gates,
+    ) -> crate::Result<StudentOutput> {
         let proprio = self.normalizer.proprio.normalize(proprio);
         let extero = self.normalizer.normalize_extero(extero);
-        self.student.forward(proprio, extero, hiddens, false)
+        self.student
+            .forward_gated(proprio, extero, hiddens, reconstruct, gates)
     }
 
     /// Adds flat observation rows to the running statistics.

@@ -39,7 +39,7 @@ pub use fused::{LinearActivation, linear};
 pub use gru::{GruCell, GruCellConfig, GruStack, GruStackConfig, reset_hiddens};
 pub use mlp::{Mlp, MlpConfig};
 pub use normalization::{ObservationNormalizer, RunningStats, RunningStatsConfig};
-pub use student::{BeliefLayout, Reconstruction, Student, StudentConfig, StudentOutput};
+pub use student::{BeliefLayout, Gates, Reconstruction, Student, StudentConfig, StudentOutput};
 pub use teacher::{Teacher, TeacherConfig, TeacherOutput};
 
 /// Burn, re-exported so that users build tensors and devices with the same version.

@@ -119,6 +119,12 @@ impl RunningStats {
         let inv_std = self.variance().add_scalar(self.eps).sqrt().recip();
         (x - self.mean().unsqueeze()) * inv_std.unsqueeze()
     }
+
+    /// The inverse of [`RunningStats::normalize`]: `x sqrt(var + eps) + mean`.
+    pub fn denormalize(&self, x: Tensor<2>) -> Tensor<2> {
+        let std = self.variance().add_scalar(self.eps).sqrt();
+        x * std.unsqueeze() + self.mean().unsqueeze()
+    }
 }
 
 /// Running statistics of the three observation groups, saved with the model.

@@ -248,6 +248,26 @@ impl StudentConfig {
     }
 }
 
+/// How the student's two gates on the heights open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Gates {
+    /// As learned: `sigmoid` of the gate networks' outputs.
+    #[default]
+    Learned,
+    /// Held open (1): the heights, however noisy, always pass in full.
+    HeldOpen,
+}
+
+impl Gates {
+    /// The gate values for the gate network's `logits`.
+    fn apply(self, logits: Tensor<2>) -> Tensor<2> {
+        match self {
+            Gates::Learned => sigmoid(logits),
+            Gates::HeldOpen => logits.ones_like(),
+        }
+    }
+}
+
 impl Student {
     /// One time step from `proprio` `[B, proprio_dim]`, (noisy) `extero` `[B, legs, extero_dim]`
     /// and the previous `hiddens` `[B, layers, hidden]` (zeros when `None`). With
@@ -258,6 +278,19 @@ impl Student {
         extero: Tensor<3>,
         hiddens: Option<Tensor<3>>,
         reconstruct: bool,
+    ) -> crate::Result<StudentOutput> {
+        self.forward_gated(proprio, extero, hiddens, reconstruct, Gates::Learned)
+    }
+
+    /// [`Student::forward`] with the attention gate and the decoder's gate as `gates` says
+    /// (held open: the paper's ablation without attention, the noisy heights always let in).
+    pub fn forward_gated(
+        &self,
+        proprio: Tensor<2>,
+        extero: Tensor<3>,
+        hiddens: Option<Tensor<3>>,
+        reconstruct: bool,
+        gates: Gates,
     ) -> crate::Result<StudentOutput> {
         let c = &self.config;
         let mut shapes = BatchShapes::on(self.trunk.device());
@@ -272,13 +305,13 @@ impl Student {
             .belief_encoder
             .gru
             .forward_blocks(vec![proprio.clone(), latent_extero.clone()], hiddens);
-        let extero_gate = sigmoid(self.belief_encoder.gate.forward(gru_output.clone()));
+        let extero_gate = gates.apply(self.belief_encoder.gate.forward(gru_output.clone()));
         let belief = self.add_gated_extero(
             self.belief_encoder.state.forward(gru_output.clone()),
             extero_gate.clone() * latent_extero,
         );
         let features = self.trunk.forward_blocks(vec![proprio, belief]);
-        let reconstruction = reconstruct.then(|| self.decode(gru_output, extero));
+        let reconstruction = reconstruct.then(|| self.decode(gru_output, extero, gates));
         Ok(StudentOutput {
             action: self.action_head.forward(features),
             hiddens,
@@ -309,10 +342,10 @@ impl Student {
         }
     }
 
-    fn decode(&self, gru_output: Tensor<2>, extero: Tensor<3>) -> Reconstruction {
+    fn decode(&self, gru_output: Tensor<2>, extero: Tensor<3>, gates: Gates) -> Reconstruction {
         let [batch, legs, dim] = extero.dims();
         let decoder = &self.belief_decoder;
-        let gate = sigmoid(decoder.extero_gate.forward(gru_output.clone()));
+        let gate = gates.apply(decoder.extero_gate.forward(gru_output.clone()));
         let heights =
             decoder.extero.forward(gru_output.clone()) + gate * extero.reshape([batch, legs * dim]);
         Reconstruction {

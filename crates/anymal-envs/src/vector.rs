@@ -97,6 +97,11 @@ impl<E: Env> VectorEnv<E> {
         self.chunks.iter().flatten()
     }
 
+    /// The copies, in order, to change between steps (a curriculum's level, say).
+    pub fn envs_mut(&mut self) -> impl Iterator<Item = &mut E> {
+        self.chunks.iter_mut().flatten()
+    }
+
     /// The observation space of one copy (Gymnasium's `single_observation_space`).
     pub fn single_observation_space(&self) -> &ObservationSpace {
         &self.observation_space

@@ -25,6 +25,7 @@ pub mod policy;
 pub mod ppo;
 pub mod schedule;
 pub mod student;
+pub mod student_policy;
 pub mod teacher;
 pub mod tensorboard;
 
@@ -42,4 +43,5 @@ pub use schedule::{AdaptiveValue, Schedule};
 pub use student::{
     PackageStudentArgs, StudentEvaluation, StudentStats, StudentTrainer, StudentTrainerConfig,
 };
+pub use student_policy::{ReconstructionErrors, StudentPolicy};
 pub use teacher::PackagePpoArgs;

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anymal_core::io::SavedModel;
 use anymal_core::{ActionDistribution, MlpActorCritic};
-use anymal_envs::BoxSpace;
+use anymal_envs::{BoxSpace, FlatObservation};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -178,4 +178,16 @@ pub(crate) fn check_action_space(trainer: &BoxSpace, envs: &BoxSpace) -> Result<
         )));
     }
     Ok(())
+}
+
+/// A policy of the paper's network acts in the legged environment's evaluation episodes (the
+/// teacher, deterministic: the mode of its action distribution).
+impl anymal_envs::legged::evaluation::Actor for Policy<anymal_core::Anymal> {
+    fn act(&mut self, obs: &anymal_envs::StructuredObs) -> anymal_envs::Result<Vec<f64>> {
+        let mut flat =
+            Vec::with_capacity(obs.proprio.len() + obs.extero.len() + obs.privileged.len());
+        obs.write_flat(&mut flat);
+        self.predict_batch(&flat, true)
+            .map_err(|e| anymal_envs::EnvError::Parameter(format!("policy: {e}")))
+    }
 }

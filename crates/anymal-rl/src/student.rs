@@ -4,8 +4,9 @@
 //!
 //! One iteration, top to bottom ([`StudentTrainer::iterate`]):
 //! 1. **StudentRollout** ([`StudentTrainer::collect_rollout`]): `n_steps` steps of every environment.
-//!    The student acts from proprioception and *noisy* heights ([`HeightNoise`] at the
-//!    curriculum's level), carrying its hidden state, zeroed where an episode ended. The frozen
+//!    The student acts from proprioception and *noisy* heights (the environment's noisy copy
+//!    where it makes one, else [`HeightNoise`] at the curriculum's level), carrying its hidden
+//!    state, zeroed where an episode ended. The frozen
 //!    teacher labels every step from the noiseless observation. Observations are normalised
 //!    with the model's running statistics (the teacher's, frozen unless `update_normalizer`).
 //! 2. **Update**: `epochs` passes. Each pass shuffles the environments into groups of
@@ -979,9 +980,15 @@ impl Acting<'_> {
         let mut diagnostics = Diagnostics::new(w);
         let mut finished_episodes = Vec::new();
         for _ in 0..n_steps {
-            // The student's heights: the noiseless ones plus this episode's noise.
+            // The student's heights: the environment's noisy copy where it makes one (the
+            // legged env's full model, shifted sample points included), else the noiseless
+            // heights plus this episode's height noise.
             let mut noisy = Vec::with_capacity(n * w.extero());
             for (obs, episode) in state.obs.iter().zip(&state.noise) {
+                if obs.noisy_extero.len() == obs.extero.len() {
+                    noisy.extend_from_slice(&obs.noisy_extero);
+                    continue;
+                }
                 let start = noisy.len();
                 noisy.extend_from_slice(&obs.extero);
                 self.config

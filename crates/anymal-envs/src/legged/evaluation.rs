@@ -134,12 +134,28 @@ impl WalkTracker {
     }
 }
 
+/// What acts in an evaluation episode: any closure from the observation to the actions, or a
+/// recurrent policy, which also forgets its memory when an episode starts.
+pub trait Actor {
+    /// The actions for `obs`.
+    fn act(&mut self, obs: &StructuredObs) -> Result<Vec<f64>>;
+    /// Called when an episode starts, before its first `act` (a recurrent policy zeroes its
+    /// hidden state here).
+    fn start_episode(&mut self) {}
+}
+
+impl<F: FnMut(&StructuredObs) -> Result<Vec<f64>>> Actor for F {
+    fn act(&mut self, obs: &StructuredObs) -> Result<Vec<f64>> {
+        self(obs)
+    }
+}
+
 /// Runs one evaluation episode in `env`: reset with `seed`, the robot placed at `xy` facing
 /// `yaw` at rest, `command` held (in the base's frame) for `seconds` or until a termination,
 /// `policy` choosing each action from the observation.
 pub fn walk_episode(
     env: &mut LeggedEnv,
-    policy: &mut impl FnMut(&StructuredObs) -> Result<Vec<f64>>,
+    policy: &mut impl Actor,
     seed: u64,
     xy: [f64; 2],
     yaw: f64,
@@ -163,7 +179,7 @@ pub fn walk_episode(
 #[allow(clippy::too_many_arguments)]
 pub fn walk_episode_watched(
     env: &mut LeggedEnv,
-    policy: &mut impl FnMut(&StructuredObs) -> Result<Vec<f64>>,
+    policy: &mut impl Actor,
     seed: u64,
     xy: [f64; 2],
     yaw: f64,
@@ -179,11 +195,12 @@ pub fn walk_episode_watched(
     let mut obs = env.place(xy, yaw)?;
     env.set_command(command);
     watch(env)?;
+    policy.start_episode();
     let mut tracker = WalkTracker::new(criterion, xy, yaw);
     let dt = env.dt();
     let steps = (seconds / dt).round() as usize;
     for _ in 0..steps {
-        let action = policy(&obs)?;
+        let action = policy.act(&obs)?;
         let step = env.step(&action)?;
         watch(env)?;
         tracker.record(dt, env.state(), command);

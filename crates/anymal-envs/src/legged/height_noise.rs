@@ -155,6 +155,18 @@ impl HeightNoise {
         }
     }
 
+    /// The model reduced to its condition `index`, drawn every episode (an evaluation under
+    /// one condition); `None` when there is no such condition.
+    pub fn only(&self, index: usize) -> Option<Self> {
+        let condition = self.conditions.get(index)?;
+        Some(Self {
+            conditions: vec![NoiseCondition {
+                probability: 1.0,
+                ..*condition
+            }],
+        })
+    }
+
     /// Independent per-point Gaussian noise of standard deviation `std * c`.
     pub fn gaussian(std: f64) -> Self {
         let zero = NoiseValue::fixed(0.0);
