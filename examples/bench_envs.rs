@@ -1,8 +1,10 @@
 //! Environment throughput with random actions: one InvertedPendulum-v4, two on two threads, and
 //! the vector env on 1 and 2 worker threads, beside the ceiling measured in the same run (a tight
 //! loop of raw `mj_step` on the same model and states, two per environment step)
-//! and Gymnasium's Python env on this machine kind. Medians of 5 rounds; each round runs every
-//! setup once, so that a slow period of a shared machine falls on all of them alike. Besides the
+//! and, with `--anchors`, Gymnasium's Python env measured in the same run (its random-action
+//! step rate, `benches/anchors/gym_pendulum.py`). Medians of 5 rounds; each round runs every
+//! setup once, so that a slow period of a shared machine falls on all of them alike; the
+//! anchor runs first in odd rounds and last in even ones. Besides the
 //! ratio to the one-thread ceiling per core, each row shows the ratio to the raw loop on as many
 //! threads: on a shared machine the second core often gives much less than a first one.
 //!
@@ -14,9 +16,6 @@ use anymal::envs::{Env, InvertedPendulum, PendulumVersion, VectorEnv, make_inver
 use clap::Parser;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-/// Gymnasium 1.1.1 InvertedPendulum-v4 through Python, one core of this machine kind.
-const GYMNASIUM_STEPS_PER_SECOND: f64 = 27_000.0;
 
 #[derive(Parser)]
 #[command(
@@ -33,6 +32,14 @@ struct Args {
     /// Repetitions; the median is reported.
     #[arg(long, default_value_t = 5)]
     repeats: usize,
+    /// Also measure Gymnasium's env (Python) in the same run, in a virtual environment with
+    /// pinned versions.
+    #[arg(long)]
+    anchors: bool,
+    /// The anchors' virtual environment (made when missing; default
+    /// ~/.cache/anymal-anchors/venv).
+    #[arg(long)]
+    anchor_venv: Option<std::path::PathBuf>,
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -105,8 +112,27 @@ fn vector_env(num_envs: usize, threads: usize, steps: usize) -> f64 {
     (batches * num_envs) as f64 / start.elapsed().as_secs_f64()
 }
 
-fn main() {
-    let args = Args::parse();
+fn main() -> std::process::ExitCode {
+    anymal::cli::report(run(Args::parse()))
+}
+
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let anchors = match args.anchors {
+        true => Some(anymal::anchors::Anchors::prepare(
+            args.anchor_venv.as_deref(),
+        )?),
+        false => None,
+    };
+    let gymnasium = |seed: u64| -> Result<f64, Box<dyn std::error::Error>> {
+        let anchors = anchors.as_ref().expect("asked for");
+        let args = vec![
+            "--steps".to_string(),
+            args.steps.to_string(),
+            "--seed".to_string(),
+            seed.to_string(),
+        ];
+        anchors.measure("gym_pendulum.py", &args, "steps_per_second")
+    };
     let n = args.steps;
     let setups: [&dyn Fn() -> f64; 6] = [
         &|| rate(n, || raw_mj_steps(n)),
@@ -117,12 +143,21 @@ fn main() {
         &|| vector_env(args.num_envs, 2, 2 * n),
     ];
     let mut rates: [Vec<f64>; 6] = Default::default();
-    for _ in 0..args.repeats {
+    let mut gym_rates = Vec::new();
+    for round in 0..args.repeats {
+        let anchor_first = round % 2 == 1;
+        if anchors.is_some() && anchor_first {
+            gym_rates.push(gymnasium(round as u64)?);
+        }
         for (setup, rates) in setups.iter().zip(rates.iter_mut()) {
             rates.push(setup());
         }
+        if anchors.is_some() && !anchor_first {
+            gym_rates.push(gymnasium(round as u64)?);
+        }
     }
     let [ceiling, ceiling_2, one, two, vec1, vec2] = rates.map(median);
+    let gym = (!gym_rates.is_empty()).then(|| median(gym_rates));
 
     println!(
         "InvertedPendulum-v4, random actions; ceiling = tight loop of raw mj_step, 2 per env step\n"
@@ -161,10 +196,12 @@ fn main() {
         vec2,
         vec1,
     );
-    row(
-        "Gymnasium 1.1.1 (Python), reference",
-        1,
-        GYMNASIUM_STEPS_PER_SECOND,
-        GYMNASIUM_STEPS_PER_SECOND,
+    if let Some(gym) = gym {
+        row("Gymnasium 1.1.1 (Python), same run", 1, gym, gym);
+    }
+    println!(
+        "\n1 env against Gymnasium's InvertedPendulum-v4 (steps/s, ratio): {}",
+        anymal::anchors::versus(one, gym)
     );
+    Ok(())
 }

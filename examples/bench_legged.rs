@@ -6,9 +6,10 @@
 //! counted as policy steps, i.e. `decimation` physics steps each). Medians of several rounds;
 //! each round runs every setup once. Also the memory of 1024 copies sharing one world, and
 //! (`--physics`) the raw loop under other MuJoCo settings than the bundled model's, to show
-//! what each setting buys.
+//! what each setting buys. With `--anchors`, the same raw loop through MuJoCo's Python
+//! bindings on the same compiled model (`benches/anchors/mujoco_loop.py`), in the same run.
 //!
-//! `cargo run --release --example bench_legged [-- --physics]`
+//! `cargo run --release --example bench_legged [-- --physics] [--anchors]`
 
 use std::time::Instant;
 
@@ -39,6 +40,14 @@ struct Args {
     /// Copies in the memory measurement.
     #[arg(long, default_value_t = 1024)]
     memory_copies: usize,
+    /// Also measure MuJoCo's Python loop on the same model in the same run, in a virtual
+    /// environment with pinned versions.
+    #[arg(long)]
+    anchors: bool,
+    /// The anchors' virtual environment (made when missing; default
+    /// ~/.cache/anymal-anchors/venv).
+    #[arg(long)]
+    anchor_venv: Option<std::path::PathBuf>,
     /// Also measure the raw loop under other physics settings.
     #[arg(long)]
     physics: bool,
@@ -249,8 +258,51 @@ Raw mj_step loop on flat ground, 1 thread, policy steps/s (50 Hz)
     }
 }
 
-fn main() {
-    let args = Args::parse();
+/// Writes the compiled model of `terrain`'s environment and the raw loop's setup into `dir`
+/// for MuJoCo's Python loop; returns the anchor's arguments.
+fn python_loop_args(
+    terrain: &TerrainConfig,
+    steps: usize,
+    dir: &std::path::Path,
+    name: &str,
+) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let mut env = LeggedEnv::new(config(terrain))?;
+    env.reset(Some(0));
+    let world = env.world().clone();
+    let model = dir.join(format!("{name}.mjb"));
+    env.data().model().save_to_file(&model)?;
+    let setup = serde_json::json!({
+        "qpos": env.data().qpos(),
+        "actuators": world.robot.actuators,
+        "pose": world.description.default_pose,
+        "root_z": world.robot.root_qpos + 2,
+        "decimation": env.config().decimation,
+    });
+    let setup_path = dir.join(format!("{name}.json"));
+    std::fs::write(&setup_path, setup.to_string())?;
+    Ok(vec![
+        "--model".into(),
+        model.display().to_string(),
+        "--setup".into(),
+        setup_path.display().to_string(),
+        "--steps".into(),
+        steps.to_string(),
+    ])
+}
+
+fn main() -> std::process::ExitCode {
+    anymal::cli::report(run(Args::parse()))
+}
+
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let anchors = match args.anchors {
+        true => Some(anymal::anchors::Anchors::prepare(
+            args.anchor_venv.as_deref(),
+        )?),
+        false => None,
+    };
+    let scratch = std::env::temp_dir().join(format!("anymal-bench-legged-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
     if args.physics {
         physics_table(&args);
     }
@@ -278,7 +330,10 @@ fn main() {
          of the raw loop on as many threads |"
     );
     println!("|---|---|---|---|---|---|---|");
-    for (name, terrain) in &terrains {
+    let mut python_rows = Vec::new();
+    for (k, (name, terrain)) in terrains.iter().enumerate() {
+        let python_args = python_loop_args(terrain, n, &scratch, &format!("terrain{k}"))?;
+        let mut python_rates = Vec::new();
         let setups: [(&str, usize, &dyn Fn() -> f64); 6] = [
             ("raw mj_step loop", 1, &|| raw_loop(terrain, n, 0)),
             ("raw mj_step loop", 2, &|| {
@@ -294,9 +349,23 @@ fn main() {
             }),
         ];
         let mut rates = vec![Vec::new(); setups.len()];
-        for _ in 0..args.rounds {
+        for round in 0..args.rounds {
+            // The anchor runs first in odd rounds and last in even ones.
+            let python = |rates: &mut Vec<f64>| -> Result<(), Box<dyn std::error::Error>> {
+                if let Some(anchors) = &anchors {
+                    let key = "policy_steps_per_second";
+                    rates.push(anchors.measure("mujoco_loop.py", &python_args, key)?);
+                }
+                Ok(())
+            };
+            if round % 2 == 1 {
+                python(&mut python_rates)?;
+            }
             for ((_, _, setup), rates) in setups.iter().zip(rates.iter_mut()) {
                 rates.push(setup());
+            }
+            if round % 2 == 0 {
+                python(&mut python_rates)?;
             }
         }
         let rates: Vec<f64> = rates.into_iter().map(median).collect();
@@ -314,7 +383,17 @@ fn main() {
                 rate / raw[threads - 1]
             );
         }
+        let python = (!python_rates.is_empty()).then(|| median(python_rates));
+        python_rows.push((name, raw[0], python));
     }
+    println!("\nThe raw loop against MuJoCo 3.17.0's Python bindings on the same compiled model:");
+    for (name, rust, python) in python_rows {
+        println!(
+            "- {name}: Rust {rust:.0} policy steps/s; Python {}",
+            anymal::anchors::versus(rust, python)
+        );
+    }
+    std::fs::remove_dir_all(&scratch)?;
     let before = resident_mb();
     let copies =
         LeggedEnv::copies(LeggedConfig::default(), args.memory_copies).expect("valid config");
@@ -331,4 +410,5 @@ fn main() {
         after,
         before
     );
+    Ok(())
 }

@@ -1,10 +1,11 @@
-//! The seed's three network workloads, per device, beside the PyTorch package measured on this
-//! machine kind (2 cores, 2 threads):
+//! The seed's three network workloads, per device, beside the PyTorch package measured in the
+//! same run with `--anchors` (`benches/anchors/networks.py`, 2 threads; rounds alternate which
+//! side runs first, medians over the rounds):
 //! (a) student one-step inference latency at batch 1,
 //! (b) teacher forward + backward + Adam step at batch 8300 (PPO clipped-surrogate loss),
 //! (c) student 10-step truncated BPTT forward + backward + Adam at batch 300 (distillation loss).
 //!
-//! `cargo run --release --example bench_networks -- --devices flex,ndarray,wgpu`
+//! `cargo run --release --example bench_networks -- --devices flex,ndarray,wgpu [--anchors]`
 
 use std::time::{Duration, Instant};
 
@@ -22,11 +23,11 @@ use rayon::prelude::*;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// PyTorch package, 2 threads, this machine kind (see the foundation issue).
-const PYTORCH: [(&str, f64); 3] = [
-    ("(a) student step, batch 1", 359e-6),
-    ("(b) teacher fwd+bwd+Adam, batch 8300", 116e-3),
-    ("(c) student 10-step TBPTT+Adam, batch 300", 117e-3),
+/// The workloads: their letter and name.
+const WORKLOADS: [(&str, &str); 3] = [
+    ("a", "(a) student step, batch 1"),
+    ("b", "(b) teacher fwd+bwd+Adam, batch 8300"),
+    ("c", "(c) student 10-step TBPTT+Adam, batch 300"),
 ];
 
 #[derive(Parser)]
@@ -50,6 +51,17 @@ struct Args {
     /// Comma-separated workloads to run (a, b, c), for profiling one of them.
     #[arg(long, default_value = "a,b,c")]
     workloads: String,
+    /// Also measure the PyTorch package on the same workloads in the same run, in a virtual
+    /// environment with pinned versions (torch, the package).
+    #[arg(long)]
+    anchors: bool,
+    /// The anchors' virtual environment (made when missing; default
+    /// ~/.cache/anymal-anchors/venv).
+    #[arg(long)]
+    anchor_venv: Option<std::path::PathBuf>,
+    /// Rounds of the Rust side and the anchor, alternating which goes first; medians.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
 }
 
 fn main() -> std::process::ExitCode {
@@ -58,45 +70,97 @@ fn main() -> std::process::ExitCode {
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let mut table = vec![
-        "| workload | device | median | PyTorch (2 threads) | speed-up vs PyTorch |".to_string(),
-        "|---|---|---|---|---|".to_string(),
+    let chosen: Vec<&str> = args.workloads.split(',').map(str::trim).collect();
+    let workloads: Vec<_> = WORKLOADS
+        .iter()
+        .filter(|(letter, _)| chosen.contains(letter))
+        .collect();
+    let anchors = match args.anchors {
+        true => Some(anymal::anchors::Anchors::prepare(
+            args.anchor_venv.as_deref(),
+        )?),
+        false => None,
+    };
+    let anchor_args = vec![
+        "--latency-iters".to_string(),
+        args.latency_iters.to_string(),
+        "--train-iters".to_string(),
+        args.train_iters.to_string(),
+        "--workloads".to_string(),
+        args.workloads.clone(),
     ];
-    for name in args.devices.split(',').map(str::trim) {
-        let device = parse_device(name)?;
-        let split = DataParallel {
-            max_shards: args.shards,
-            ..DataParallel::default()
-        };
-        println!("{}", describe_device(&device));
-        device.seed(0);
-        let workloads: [&dyn Fn() -> Result<f64, Box<dyn std::error::Error>>; 3] = [
-            &|| student_step_latency(&device, args.latency_iters),
-            &|| teacher_update(&device, args.train_iters, split),
-            &|| student_tbptt_update(&device, args.train_iters, split),
-        ];
-        for (((workload, reference), measure), letter) in
-            PYTORCH.iter().zip(workloads).zip(["a", "b", "c"])
-        {
-            if !args
-                .workloads
-                .split(',')
-                .any(|chosen| chosen.trim() == letter)
-            {
-                continue;
+    let devices: Vec<&str> = args.devices.split(',').map(str::trim).collect();
+    // Per round: each device's medians, and the anchor's, in workload order.
+    let mut rust: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); workloads.len()]; devices.len()];
+    let mut pytorch: Vec<Vec<f64>> = vec![Vec::new(); workloads.len()];
+    for round in 0..args.rounds.max(1) {
+        let anchor = |pytorch: &mut Vec<Vec<f64>>| -> Result<(), Box<dyn std::error::Error>> {
+            if let Some(anchors) = &anchors {
+                let result = anchors.run("networks.py", &anchor_args)?;
+                for ((letter, _), times) in workloads.iter().zip(pytorch.iter_mut()) {
+                    let seconds = result[*letter]
+                        .as_f64()
+                        .ok_or_else(|| format!("networks.py printed no '{letter}': {result}"))?;
+                    times.push(seconds);
+                }
             }
-            let median = measure()?;
-            let row = format!(
-                "| {workload} | {name} | {} | {} | {:.2}x |",
-                show(median),
-                show(*reference),
-                reference / median
-            );
-            println!("{row}");
-            table.push(row);
+            Ok(())
+        };
+        let anchor_first = round % 2 == 1;
+        if anchor_first {
+            anchor(&mut pytorch)?;
+        }
+        for (name, medians) in devices.iter().zip(rust.iter_mut()) {
+            let device = parse_device(name)?;
+            let split = DataParallel {
+                max_shards: args.shards,
+                ..DataParallel::default()
+            };
+            if round == 0 {
+                println!("{}", describe_device(&device));
+            }
+            device.seed(0);
+            for ((letter, _), times) in workloads.iter().zip(medians.iter_mut()) {
+                times.push(match *letter {
+                    "a" => student_step_latency(&device, args.latency_iters)?,
+                    "b" => teacher_update(&device, args.train_iters, split)?,
+                    _ => student_tbptt_update(&device, args.train_iters, split)?,
+                });
+            }
+        }
+        if !anchor_first {
+            anchor(&mut pytorch)?;
         }
     }
-    println!("\n{}", table.join("\n"));
+    let median = |mut xs: Vec<f64>| {
+        xs.sort_by(f64::total_cmp);
+        xs[xs.len() / 2]
+    };
+    let pytorch: Vec<Option<f64>> = pytorch
+        .into_iter()
+        .map(|times| (!times.is_empty()).then(|| median(times)))
+        .collect();
+    println!(
+        "\n{} round(s); in odd rounds the anchor ran first\n",
+        args.rounds.max(1)
+    );
+    println!(
+        "| workload | device | median | PyTorch package (2 threads, same run) | speed-up vs PyTorch |"
+    );
+    println!("|---|---|---|---|---|");
+    for (name, medians) in devices.iter().zip(rust) {
+        for (((_, workload), times), anchor) in workloads.iter().zip(medians).zip(&pytorch) {
+            let ours = median(times);
+            let (theirs, ratio) = match anchor {
+                Some(t) => (show(*t), format!("{:.2}x", t / ours)),
+                None => (anymal::anchors::NOT_MEASURED.to_string(), "-".to_string()),
+            };
+            println!(
+                "| {workload} | {name} | {} | {theirs} | {ratio} |",
+                show(ours)
+            );
+        }
+    }
     println!("\n{}", machine_check()?);
     Ok(())
 }

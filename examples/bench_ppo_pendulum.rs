@@ -1,9 +1,10 @@
 //! Steps and wall-clock time to solve InvertedPendulum-v4 with PPO, median over 5 seeds, beside
-//! Stable-Baselines3 measured on this machine kind with the same protocol: evaluate every 10,000
-//! steps with 10 deterministic episodes from fixed reset seeds (evaluation time included);
-//! solved = all 10 returns equal 1000.
+//! Stable-Baselines3's default PPO measured in the same run with `--anchors`
+//! (`benches/anchors/sb3_pendulum.py`) with the same protocol: evaluate every 10,000 steps with
+//! 10 deterministic episodes from fixed reset seeds (evaluation time included); solved = all 10
+//! returns equal 1000. Seed by seed the two sides alternate which runs first.
 //!
-//! `cargo run --release --example bench_ppo_pendulum`
+//! `cargo run --release --example bench_ppo_pendulum [-- --anchors]`
 
 use std::time::Instant;
 
@@ -16,16 +17,6 @@ use clap::Parser;
 /// OS and faults them in again on the next step (README, "Benchmarks").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// SB3 2.9.2 default PPO, torch 2.15 with 2 threads, Gymnasium 1.1.1 InvertedPendulum-v4:
-/// (seed, steps to solve, seconds to solve, fps).
-const SB3: [(u64, u64, f64, f64); 5] = [
-    (0, 40_000, 35.1, 1141.0),
-    (1, 30_000, 31.1, 965.0),
-    (2, 30_000, 32.8, 914.0),
-    (3, 30_000, 32.4, 926.0),
-    (4, 30_000, 34.4, 873.0),
-];
 
 #[derive(Parser)]
 #[command(
@@ -48,6 +39,14 @@ struct Args {
     /// Give up after this many steps.
     #[arg(long, default_value_t = 100_000)]
     max_steps: u64,
+    /// Also race Stable-Baselines3 (Python) on the same seeds in the same run, in a virtual
+    /// environment with pinned versions.
+    #[arg(long)]
+    anchors: bool,
+    /// The anchors' virtual environment (made when missing; default
+    /// ~/.cache/anymal-anchors/venv).
+    #[arg(long)]
+    anchor_venv: Option<std::path::PathBuf>,
 }
 
 struct Run {
@@ -74,8 +73,48 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         args.threads,
         args.device
     );
+    let anchors = match args.anchors {
+        true => Some(anymal::anchors::Anchors::prepare(
+            args.anchor_venv.as_deref(),
+        )?),
+        false => None,
+    };
+    if anchors.is_some() {
+        println!(
+            "SB3 PPO: its defaults (1 env, n_steps 2048, batch 64, 10 epochs, lr 3e-4), torch \
+             on 2 threads; the same evaluation protocol and seeds"
+        );
+    }
+    let sb3 = |seed: u64| -> Result<Option<Run>, Box<dyn std::error::Error>> {
+        let Some(anchors) = &anchors else {
+            return Ok(None);
+        };
+        let args = vec![
+            "--seed".to_string(),
+            seed.to_string(),
+            "--max-steps".to_string(),
+            args.max_steps.to_string(),
+        ];
+        let result = anchors.run("sb3_pendulum.py", &args)?;
+        let number = |key: &str| {
+            result[key]
+                .as_f64()
+                .ok_or_else(|| format!("sb3_pendulum.py printed no '{key}': {result}"))
+        };
+        let seconds = number("seconds")?;
+        let steps = result["steps"].as_u64();
+        Ok(Some(Run {
+            seed,
+            solved: steps.map(|steps| (steps, seconds)),
+            fps: number("fps")?,
+        }))
+    };
     let mut runs = Vec::new();
+    let mut sb3_runs = Vec::new();
     for seed in 0..args.seeds {
+        if seed % 2 == 1 {
+            sb3_runs.push(sb3(seed)?);
+        }
         let started = Instant::now();
         device.seed(seed);
         let train_device = device.clone().autodiff();
@@ -113,47 +152,69 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         };
         println!("seed {seed}: {}", describe(&run));
         runs.push(run);
+        if seed % 2 == 0 {
+            sb3_runs.push(sb3(seed)?);
+        }
+        if let Some(Some(sb3)) = sb3_runs.last() {
+            println!("seed {seed}, SB3: {}", describe(sb3));
+        }
     }
 
-    println!();
+    println!("\n(odd seeds: SB3 ran first)\n");
     println!(
         "| seed | anymal steps | anymal wall-clock | anymal fps | SB3 steps | SB3 wall-clock | SB3 fps |"
     );
     println!("|---|---|---|---|---|---|---|");
-    for (run, sb3) in runs.iter().zip(SB3.iter().cycle()) {
-        let (steps, secs) = match run.solved {
-            Some((steps, secs)) => (format!("{steps}"), format!("{secs:.2} s")),
-            None => ("not solved".into(), "-".into()),
+    let cells = |run: &Run| match run.solved {
+        Some((steps, secs)) => (format!("{steps}"), format!("{secs:.2} s"), run.fps),
+        None => ("not solved".into(), "-".into(), run.fps),
+    };
+    for (run, sb3) in runs.iter().zip(&sb3_runs) {
+        let (steps, secs, fps) = cells(run);
+        let theirs = match sb3 {
+            Some(sb3) => {
+                let (steps, secs, fps) = cells(sb3);
+                format!("{steps} | {secs} | {fps:.0}")
+            }
+            None => format!("{} | - | -", anymal::anchors::NOT_MEASURED),
         };
-        println!(
-            "| {} | {steps} | {secs} | {:.0} | {} | {:.1} s | {:.0} |",
-            run.seed, run.fps, sb3.1, sb3.2, sb3.3
-        );
+        println!("| {} | {steps} | {secs} | {fps:.0} | {theirs} |", run.seed);
     }
-    let solved: Vec<(u64, f64)> = runs.iter().filter_map(|r| r.solved).collect();
-    if solved.len() * 2 > runs.len() {
-        let unsolved = runs.len() - solved.len();
-        // Unsolved runs count as infinitely slow for the median.
-        let mut steps: Vec<f64> = solved.iter().map(|s| s.0 as f64).collect();
-        let mut secs: Vec<f64> = solved.iter().map(|s| s.1).collect();
-        steps.extend(std::iter::repeat_n(f64::INFINITY, unsolved));
-        secs.extend(std::iter::repeat_n(f64::INFINITY, unsolved));
-        let (steps, secs) = (median(steps), median(secs));
-        let sb3_secs = median(SB3.iter().map(|s| s.2).collect());
-        let sb3_steps = median(SB3.iter().map(|s| s.1 as f64).collect());
-        println!(
-            "| **median** | **{steps:.0}** | **{secs:.2} s** | | **{sb3_steps:.0}** | **{sb3_secs:.1} s** | |"
-        );
-        println!();
-        println!(
-            "wall-clock speed-up over SB3: {:.1}x (target 20x, i.e. <= {:.2} s); steps {steps:.0} vs SB3's {sb3_steps:.0} (target: no more)",
-            sb3_secs / secs,
-            sb3_secs / 20.0
-        );
-    } else {
-        println!("most seeds did not solve within {} steps", args.max_steps);
+    let ours = median_solve(&runs);
+    let theirs: Vec<Run> = sb3_runs.into_iter().flatten().collect();
+    let theirs = (!theirs.is_empty()).then(|| median_solve(&theirs));
+    match (ours, theirs) {
+        (Some((steps, secs)), Some(Some((sb3_steps, sb3_secs)))) => println!(
+            "| **median** | **{steps:.0}** | **{secs:.2} s** | | **{sb3_steps:.0}** | **{sb3_secs:.2} s** | |\n\n\
+             wall-clock speed-up over SB3, same run: {:.1}x; steps {steps:.0} vs SB3's {sb3_steps:.0}",
+            sb3_secs / secs
+        ),
+        (Some((steps, secs)), None) => println!(
+            "| **median** | **{steps:.0}** | **{secs:.2} s** | | | | |\n\nSB3: {}",
+            anymal::anchors::NOT_MEASURED
+        ),
+        (Some(_), Some(None)) => println!(
+            "most SB3 seeds did not solve within {} steps",
+            args.max_steps
+        ),
+        (None, _) => println!("most seeds did not solve within {} steps", args.max_steps),
     }
     Ok(())
+}
+
+/// The median steps and seconds to solve over `runs`, unsolved runs counting as infinitely
+/// slow; `None` when most did not solve.
+fn median_solve(runs: &[Run]) -> Option<(f64, f64)> {
+    let solved: Vec<(u64, f64)> = runs.iter().filter_map(|r| r.solved).collect();
+    if solved.len() * 2 <= runs.len() {
+        return None;
+    }
+    let unsolved = runs.len() - solved.len();
+    let mut steps: Vec<f64> = solved.iter().map(|s| s.0 as f64).collect();
+    let mut secs: Vec<f64> = solved.iter().map(|s| s.1).collect();
+    steps.extend(std::iter::repeat_n(f64::INFINITY, unsolved));
+    secs.extend(std::iter::repeat_n(f64::INFINITY, unsolved));
+    Some((median(steps), median(secs)))
 }
 
 fn describe(run: &Run) -> String {

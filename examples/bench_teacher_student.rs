@@ -4,8 +4,9 @@
 //! - student: one truncated-BPTT gradient step (`StudentTrainer::train`) of 300 envs x 10 steps;
 //! - the rollouts feeding them (environment steps per second, acting without autodiff).
 //!
-//! Beside the PyTorch package's bare forward+backward+Adam times on the same workloads (2
-//! threads, this machine kind), which include no rollout, normalisation or logging.
+//! With `--anchors`, beside the PyTorch package's bare forward+backward+Adam times measured in
+//! the same run (`benches/anchors/networks.py` (b) and (c), 2 threads), which include no
+//! rollout, normalisation or logging, and use the package's 10 categorical actions.
 //!
 //! `cargo run --release --example bench_teacher_student -- --device flex`
 
@@ -35,6 +36,13 @@ struct Args {
     /// Timed repetitions of each update.
     #[arg(long, default_value_t = 10)]
     iters: usize,
+    /// Also measure the PyTorch package's bare networks in the same run.
+    #[arg(long)]
+    anchors: bool,
+    /// The anchors' virtual environment (made when missing; default
+    /// ~/.cache/anymal-anchors/venv).
+    #[arg(long)]
+    anchor_venv: Option<std::path::PathBuf>,
 }
 
 const NUM_ACTIONS: usize = 16;
@@ -85,29 +93,48 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         Ok(())
     })?;
 
+    let pytorch = match args.anchors {
+        true => {
+            let anchors = anymal::anchors::Anchors::prepare(args.anchor_venv.as_deref())?;
+            let anchor_args = [
+                "--workloads",
+                "b,c",
+                "--train-iters",
+                &args.iters.to_string(),
+            ]
+            .map(String::from);
+            let result = anchors.run("networks.py", &anchor_args)?;
+            [result["b"].as_f64(), result["c"].as_f64()]
+        }
+        false => [None, None],
+    };
     let rows = [
         (
             "teacher PPO update, minibatch 8300 (Ppo::train)",
             teacher_update,
-            116e-3,
+            pytorch[0],
             8300.0,
         ),
         (
             "student TBPTT step, 300 envs x 10 steps (StudentTrainer::train)",
             student_update,
-            117e-3,
+            pytorch[1],
             3000.0,
         ),
     ];
-    println!("\n| workload | median | samples/s | PyTorch package (bare network) | ratio |");
+    println!(
+        "\n| workload | median | samples/s | PyTorch package (bare network, 10 categorical actions, same run) | ratio |"
+    );
     println!("|---|---|---|---|---|");
     for (name, seconds, reference, samples) in rows {
+        let (theirs, ratio) = match reference {
+            Some(t) => (format!("{:.0} ms", t * 1e3), format!("{:.2}x", t / seconds)),
+            None => (anymal::anchors::NOT_MEASURED.to_string(), "-".to_string()),
+        };
         println!(
-            "| {name} | {:.1} ms | {:.0} | {:.0} ms | {:.2}x |",
+            "| {name} | {:.1} ms | {:.0} | {theirs} | {ratio} |",
             seconds * 1e3,
             samples / seconds,
-            reference * 1e3,
-            reference / seconds
         );
     }
     println!(

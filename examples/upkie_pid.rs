@@ -38,6 +38,10 @@ struct Args {
     /// (`human`; needs a display).
     #[arg(long, value_enum)]
     render: Option<anymal::cli::RenderMode>,
+    /// The base's height at reset (m): upstream's 0.6 drops the robot 4 cm, 0.557 starts it
+    /// with its tires on the floor.
+    #[arg(long, default_value_t = 0.6)]
+    reset_height: f64,
     /// The tuned balancer's proportional gains on [pitch, position, pitch rate, velocity]
     /// (error = -observation, so v = -kp . obs).
     #[arg(long, value_parser = anymal::cli::four_gains, default_value = TUNED_KP, allow_hyphen_values = true)]
@@ -66,6 +70,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     // v1's control with the PPO balancer's initial-state noise.
     let config = UpkieConfig {
         reset_noise: UpkieConfig::ppo_balancer().reset_noise,
+        reset_height: args.reset_height,
         ..UpkieConfig::v1()
     };
     // The tuned balancer's first episode: following the base, 25 frames/s at 200 Hz.

@@ -13,6 +13,7 @@
 
 #![deny(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)]
 
+pub mod anchors;
 pub mod cli;
 pub mod plot;
 pub mod student;

@@ -131,3 +131,27 @@ fn seeds_reproduce_the_ppo_balancer_env() {
     });
     assert!(bad.err().unwrap().to_string().contains("max_pitch"));
 }
+
+#[test]
+fn upstreams_reset_drops_the_robot_and_the_standing_height_starts_it_on_its_tires() {
+    use anymal::envs::upkie::env::UPKIE_STANDING_HEIGHT;
+    for (height, on_ground) in [(0.6, false), (UPKIE_STANDING_HEIGHT, true)] {
+        let mut env = UpkieGroundVelocity::new(UpkieConfig {
+            reset_height: height,
+            ..UpkieConfig::v1()
+        })
+        .unwrap();
+        env.reset(Some(0));
+        env.step(&[0.0]).unwrap();
+        assert_eq!(
+            env.wheels_on_ground(),
+            [on_ground; 2],
+            "reset height {height}"
+        );
+    }
+    let bad = UpkieGroundVelocity::new(UpkieConfig {
+        reset_height: -1.0,
+        ..UpkieConfig::v1()
+    });
+    assert!(bad.err().unwrap().to_string().contains("reset_height"));
+}

@@ -7,7 +7,8 @@
 //!   ([`VelocityCommand`]); the legs hold the joint angles read at reset.
 //! - 200 Hz: each step runs `physics_steps` MuJoCo steps of 1 ms.
 //! - Terminated when `|pitch| > max_pitch` (1 rad); never truncated (add a `TimeLimit`).
-//! - Reset: the base at (0, 0, 0.6) m, level, at rest, joints at 0, plus the optional uniform
+//! - Reset: the base at (0, 0, `reset_height`) m (upstream: 0.6, the tires 4 cm above the
+//!   floor), level, at rest, joints at 0, plus the optional uniform
 //!   [`ResetNoise`]; the limiter keeps its state across resets, as upstream's.
 
 use rand::{Rng, SeedableRng};
@@ -32,7 +33,7 @@ pub struct ResetNoise {
     pub roll: f64,
     /// Base x position (m).
     pub x: f64,
-    /// Base height above the nominal 0.6 m, drawn in `[0, z]` (m).
+    /// Base height above the nominal reset height, drawn in `[0, z]` (m).
     pub z: f64,
     /// Forward velocity, base frame (m/s).
     pub v_x: f64,
@@ -69,7 +70,14 @@ pub struct UpkieConfig {
     pub reward: UpkieReward,
     /// Initial-state noise.
     pub reset_noise: ResetNoise,
+    /// The base's height at reset (m); upstream's 0.6 drops the robot 4 cm, and
+    /// [`UPKIE_STANDING_HEIGHT`] puts the tires on the floor.
+    pub reset_height: f64,
 }
+
+/// The base's height with straight legs and the tires touching the floor (m): axle 0.507 m
+/// below the base, tire radius 0.05 m.
+pub const UPKIE_STANDING_HEIGHT: f64 = 0.557;
 
 impl UpkieConfig {
     /// `UpkieGroundVelocity-v1` as registered: 200 Hz, kp 20, kd 1, survival reward, no noise.
@@ -86,6 +94,7 @@ impl UpkieConfig {
             max_pitch: 1.0,
             reward: UpkieReward::Survival,
             reset_noise: ResetNoise::default(),
+            reset_height: 0.6,
         }
     }
 
@@ -139,6 +148,7 @@ impl UpkieGroundVelocity {
             ("max_ground_velocity", config.max_ground_velocity),
             ("max_ground_acceleration", config.max_ground_acceleration),
             ("max_pitch", config.max_pitch),
+            ("reset_height", config.reset_height),
         ];
         if let Some((name, v)) = positive.iter().find(|(_, v)| v.is_nan() || *v <= 0.0) {
             return Err(EnvError::Parameter(format!(
@@ -252,7 +262,7 @@ impl Env for UpkieGroundVelocity {
         let (p, v) = (self.joints.root_qpos, self.joints.root_dof);
         let mut qpos = self.sim.qpos().to_vec();
         let mut qvel = vec![0.0; self.sim.qvel().len()];
-        qpos[p..p + 3].copy_from_slice(&[x, 0.0, 0.6 + z]);
+        qpos[p..p + 3].copy_from_slice(&[x, 0.0, self.config.reset_height + z]);
         qpos[p + 3..p + 7].copy_from_slice(&quaternion_from_euler(roll, pitch, 0.0));
         // Base-frame velocities: the free joint's linear velocity is in the world frame.
         let (s, c) = pitch.sin_cos();
