@@ -32,14 +32,9 @@ struct Args {
     /// Repetitions; the median is reported.
     #[arg(long, default_value_t = 5)]
     repeats: usize,
-    /// Also measure Gymnasium's env (Python) in the same run, in a virtual environment with
-    /// pinned versions.
-    #[arg(long)]
-    anchors: bool,
-    /// The anchors' virtual environment (made when missing; default
-    /// ~/.cache/anymal-anchors/venv).
-    #[arg(long)]
-    anchor_venv: Option<std::path::PathBuf>,
+    /// Also measure the anchor in the same run (README, "Benchmarks").
+    #[command(flatten)]
+    anchors: anymal::anchors::AnchorArgs,
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -117,12 +112,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let anchors = match args.anchors {
-        true => Some(anymal::anchors::Anchors::prepare(
-            args.anchor_venv.as_deref(),
-        )?),
-        false => None,
-    };
+    let anchors = args.anchors.prepare()?;
     let gymnasium = |seed: u64| -> Result<f64, Box<dyn std::error::Error>> {
         let anchors = anchors.as_ref().expect("asked for");
         let args = vec![

@@ -40,14 +40,9 @@ struct Args {
     /// Copies in the memory measurement.
     #[arg(long, default_value_t = 1024)]
     memory_copies: usize,
-    /// Also measure MuJoCo's Python loop on the same model in the same run, in a virtual
-    /// environment with pinned versions.
-    #[arg(long)]
-    anchors: bool,
-    /// The anchors' virtual environment (made when missing; default
-    /// ~/.cache/anymal-anchors/venv).
-    #[arg(long)]
-    anchor_venv: Option<std::path::PathBuf>,
+    /// Also measure the anchor in the same run (README, "Benchmarks").
+    #[command(flatten)]
+    anchors: anymal::anchors::AnchorArgs,
     /// Also measure the raw loop under other physics settings.
     #[arg(long)]
     physics: bool,
@@ -295,12 +290,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let anchors = match args.anchors {
-        true => Some(anymal::anchors::Anchors::prepare(
-            args.anchor_venv.as_deref(),
-        )?),
-        false => None,
-    };
+    let anchors = args.anchors.prepare()?;
     let scratch = std::env::temp_dir().join(format!("anymal-bench-legged-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
     if args.physics {

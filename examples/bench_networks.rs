@@ -51,14 +51,9 @@ struct Args {
     /// Comma-separated workloads to run (a, b, c), for profiling one of them.
     #[arg(long, default_value = "a,b,c")]
     workloads: String,
-    /// Also measure the PyTorch package on the same workloads in the same run, in a virtual
-    /// environment with pinned versions (torch, the package).
-    #[arg(long)]
-    anchors: bool,
-    /// The anchors' virtual environment (made when missing; default
-    /// ~/.cache/anymal-anchors/venv).
-    #[arg(long)]
-    anchor_venv: Option<std::path::PathBuf>,
+    /// Also measure the anchor in the same run (README, "Benchmarks").
+    #[command(flatten)]
+    anchors: anymal::anchors::AnchorArgs,
     /// Rounds of the Rust side and the anchor, alternating which goes first; medians.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
@@ -75,12 +70,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .filter(|(letter, _)| chosen.contains(letter))
         .collect();
-    let anchors = match args.anchors {
-        true => Some(anymal::anchors::Anchors::prepare(
-            args.anchor_venv.as_deref(),
-        )?),
-        false => None,
-    };
+    let anchors = args.anchors.prepare()?;
     let anchor_args = vec![
         "--latency-iters".to_string(),
         args.latency_iters.to_string(),

@@ -39,14 +39,9 @@ struct Args {
     /// Give up after this many steps.
     #[arg(long, default_value_t = 100_000)]
     max_steps: u64,
-    /// Also race Stable-Baselines3 (Python) on the same seeds in the same run, in a virtual
-    /// environment with pinned versions.
-    #[arg(long)]
-    anchors: bool,
-    /// The anchors' virtual environment (made when missing; default
-    /// ~/.cache/anymal-anchors/venv).
-    #[arg(long)]
-    anchor_venv: Option<std::path::PathBuf>,
+    /// Also measure the anchor in the same run (README, "Benchmarks").
+    #[command(flatten)]
+    anchors: anymal::anchors::AnchorArgs,
 }
 
 struct Run {
@@ -73,12 +68,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         args.threads,
         args.device
     );
-    let anchors = match args.anchors {
-        true => Some(anymal::anchors::Anchors::prepare(
-            args.anchor_venv.as_deref(),
-        )?),
-        false => None,
-    };
+    let anchors = args.anchors.prepare()?;
     if anchors.is_some() {
         println!(
             "SB3 PPO: its defaults (1 env, n_steps 2048, batch 64, 10 epochs, lr 3e-4), torch \

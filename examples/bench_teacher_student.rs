@@ -36,13 +36,9 @@ struct Args {
     /// Timed repetitions of each update.
     #[arg(long, default_value_t = 10)]
     iters: usize,
-    /// Also measure the PyTorch package's bare networks in the same run.
-    #[arg(long)]
-    anchors: bool,
-    /// The anchors' virtual environment (made when missing; default
-    /// ~/.cache/anymal-anchors/venv).
-    #[arg(long)]
-    anchor_venv: Option<std::path::PathBuf>,
+    /// Also measure the anchor in the same run (README, "Benchmarks").
+    #[command(flatten)]
+    anchors: anymal::anchors::AnchorArgs,
 }
 
 const NUM_ACTIONS: usize = 16;
@@ -93,9 +89,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         Ok(())
     })?;
 
-    let pytorch = match args.anchors {
-        true => {
-            let anchors = anymal::anchors::Anchors::prepare(args.anchor_venv.as_deref())?;
+    let pytorch = match args.anchors.prepare()? {
+        Some(anchors) => {
             let anchor_args = [
                 "--workloads",
                 "b,c",
@@ -106,7 +101,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             let result = anchors.run("networks.py", &anchor_args)?;
             [result["b"].as_f64(), result["c"].as_f64()]
         }
-        false => [None, None],
+        None => [None, None],
     };
     let rows = [
         (

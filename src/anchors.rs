@@ -20,6 +20,29 @@ pub fn anchor_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/anchors")
 }
 
+/// The benchmarks' `--anchors` and `--anchor-venv` options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AnchorArgs {
+    /// Also measure the anchor (the Python reference) in the same run, in a virtual
+    /// environment with pinned versions (benches/anchors/requirements.txt).
+    #[arg(long)]
+    pub anchors: bool,
+    /// The anchors' virtual environment (made when missing; default
+    /// ~/.cache/anymal-anchors/venv).
+    #[arg(long)]
+    pub anchor_venv: Option<PathBuf>,
+}
+
+impl AnchorArgs {
+    /// The prepared environment with `--anchors`, else `None`.
+    pub fn prepare(&self) -> Result<Option<Anchors>, BoxError> {
+        match self.anchors {
+            true => Ok(Some(Anchors::prepare(self.anchor_venv.as_deref())?)),
+            false => Ok(None),
+        }
+    }
+}
+
 /// A virtual environment with the anchors' pinned packages.
 pub struct Anchors {
     python: PathBuf,
