@@ -218,23 +218,31 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The student's traversal under the noisy condition (true, noisy and reconstructed heights of
-/// the first foot's first sample) and its gate over an episode under each condition.
+/// The student crossing a noisy patch (the noise switched on 5 s into the episode): the true,
+/// noisy and reconstructed heights of the first foot's first sample under the noisy
+/// condition, and the gate's opening under each condition.
 fn plot_student_traces(
     model: &anymal::core::Anymal,
     trained: &anymal::envs::legged::LeggedConfig,
     device: &anymal::core::burn::tensor::Device,
     out: &std::path::Path,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    const PATCH_FROM: f64 = 5.0;
     let series = |name: &str, trace: &[TracePoint], f: fn(&TracePoint) -> f64| Series {
         name: name.into(),
         points: trace.iter().map(|p| (p.time, f(p))).collect(),
     };
-    let noisy = trace_student(model, trained, NoiseSetting::Condition(2), device)?;
+    let noisy = trace_student(
+        model,
+        trained,
+        NoiseSetting::Condition(2),
+        PATCH_FROM,
+        device,
+    )?;
     let heights_png = out.join("student_heights.png");
     line_chart(
         &heights_png,
-        "Student, noisy condition: the left front foot's first height sample",
+        "Student, noisy condition from 5 s: the left front foot's first height sample",
         "time (s)",
         "height below the foot (m)",
         &[
@@ -245,15 +253,15 @@ fn plot_student_traces(
     )?;
     let mut gates = Vec::new();
     for noise in NoiseSetting::ALL {
-        let trace = trace_student(model, trained, noise, device)?;
+        let trace = trace_student(model, trained, noise, PATCH_FROM, device)?;
         gates.push(series(noise.name(), &trace, |p| p.gate));
     }
     let gate_png = out.join("student_gate.png");
     line_chart(
         &gate_png,
-        "Student: mean opening of the attention gate on the heights",
+        "Student: the attention gate on the heights, noise switched on at 5 s",
         "time (s)",
-        "gate (0 closed, 1 open)",
+        "mean gate opening (0 closed, 1 open)",
         &gates,
     )?;
     println!(

@@ -17,9 +17,9 @@
 
 use anymal_core::burn::tensor::Device;
 use anymal_core::{Anymal, Gates};
-use anymal_envs::StructuredObs;
 use anymal_envs::legged::evaluation::Actor;
 use anymal_envs::legged::{HeightNoise, LeggedConfig, TileGrid};
+use anymal_envs::{Env, StructuredObs};
 use anymal_rl::{Policy, StudentPolicy};
 
 use crate::teacher::{
@@ -295,52 +295,41 @@ pub struct TracePoint {
     pub gate: f64,
 }
 
-/// Records the student walking one flat-ground success episode (0.8 m/s forward, 10 s) under
-/// `noise`: see [`TracePoint`].
+/// Records the student walking the flat-ground success episode (0.8 m/s forward, 10 s) under
+/// `noise`, with the noise factor c at 0 before `noisy_from` seconds and at 1 from then on: a
+/// noisy patch the episode crosses (0: noisy throughout). See [`TracePoint`].
 pub fn trace_student(
     model: &Anymal,
     trained: &LeggedConfig,
     noise: NoiseSetting,
+    noisy_from: f64,
     device: &Device,
 ) -> Result<Vec<TracePoint>, BoxError> {
-    struct Tracing {
-        student: StudentPolicy,
-        dt: f64,
-        points: Vec<TracePoint>,
-    }
-    impl Actor for Tracing {
-        fn act(&mut self, obs: &StructuredObs) -> anymal_envs::Result<Vec<f64>> {
-            let action = Actor::act(&mut self.student, obs)?;
-            self.points.push(TracePoint {
-                time: self.points.len() as f64 * self.dt,
-                true_height: obs.extero[0] as f64,
-                noisy_height: obs.noisy_extero[0] as f64,
-                reconstructed_height: self.student.last_reconstruction()[0] as f64,
-                gate: self.student.last_gate(),
-            });
-            Ok(action)
+    let mut env = walk_env(&noise.config(trained))?;
+    let mut student =
+        StudentPolicy::new(model.clone(), action_space(trained), device.clone()).measuring(true);
+    env.reset(Some(TRAINING_EVALUATION_SEED));
+    let mut obs = env.place([0.0, 0.0], 0.0)?;
+    env.set_command([EVALUATION_SPEED, 0.0, 0.0]);
+    let dt = env.dt();
+    let mut points = Vec::new();
+    for step in 0..(10.0 / dt).round() as usize {
+        let time = step as f64 * dt;
+        // The level set now shapes the next observation's noisy heights.
+        env.set_noise_level(if time + dt >= noisy_from { 1.0 } else { 0.0 });
+        let action = student.act(&obs)?;
+        points.push(TracePoint {
+            time,
+            true_height: obs.extero[0] as f64,
+            noisy_height: obs.noisy_extero[0] as f64,
+            reconstructed_height: student.last_reconstruction()[0] as f64,
+            gate: student.last_gate(),
+        });
+        let next = env.step(&action)?;
+        if next.terminated {
+            break;
         }
-        fn start_episode(&mut self) {
-            self.student.reset();
-            self.points.clear();
-        }
+        obs = next.obs;
     }
-    let config = noise.config(trained);
-    let mut env = walk_env(&config)?;
-    let space = action_space(trained);
-    let mut tracing = Tracing {
-        student: StudentPolicy::new(model.clone(), space, device.clone()).measuring(true),
-        dt: anymal_envs::Env::dt(&env),
-        points: Vec::new(),
-    };
-    anymal_envs::legged::evaluation::walk_episode(
-        &mut env,
-        &mut tracing,
-        TRAINING_EVALUATION_SEED,
-        [0.0, 0.0],
-        0.0,
-        [EVALUATION_SPEED, 0.0, 0.0],
-        10.0,
-    )?;
-    Ok(tracing.points)
+    Ok(points)
 }
