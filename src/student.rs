@@ -17,7 +17,7 @@
 
 use anymal_core::burn::tensor::Device;
 use anymal_core::{Anymal, Gates};
-use anymal_envs::legged::evaluation::Actor;
+use anymal_envs::legged::evaluation::{Actor, walk_episode_watched};
 use anymal_envs::legged::{HeightNoise, LeggedConfig, TileGrid};
 use anymal_envs::{Env, StructuredObs};
 use anymal_rl::{Policy, StudentPolicy};
@@ -305,31 +305,57 @@ pub fn trace_student(
     noisy_from: f64,
     device: &Device,
 ) -> Result<Vec<TracePoint>, BoxError> {
-    let mut env = walk_env(&noise.config(trained))?;
-    let mut student =
-        StudentPolicy::new(model.clone(), action_space(trained), device.clone()).measuring(true);
-    env.reset(Some(TRAINING_EVALUATION_SEED));
-    let mut obs = env.place([0.0, 0.0], 0.0)?;
-    env.set_command([EVALUATION_SPEED, 0.0, 0.0]);
-    let dt = env.dt();
-    let mut points = Vec::new();
-    for step in 0..(10.0 / dt).round() as usize {
-        let time = step as f64 * dt;
-        // The level set now shapes the next observation's noisy heights.
-        env.set_noise_level(if time + dt >= noisy_from { 1.0 } else { 0.0 });
-        let action = student.act(&obs)?;
-        points.push(TracePoint {
-            time,
-            true_height: obs.extero[0] as f64,
-            noisy_height: obs.noisy_extero[0] as f64,
-            reconstructed_height: student.last_reconstruction()[0] as f64,
-            gate: student.last_gate(),
-        });
-        let next = env.step(&action)?;
-        if next.terminated {
-            break;
-        }
-        obs = next.obs;
+    struct Tracing {
+        student: StudentPolicy,
+        dt: f64,
+        points: Vec<TracePoint>,
     }
-    Ok(points)
+    impl Actor for Tracing {
+        fn act(&mut self, obs: &StructuredObs) -> anymal_envs::Result<Vec<f64>> {
+            let action = Actor::act(&mut self.student, obs)?;
+            self.points.push(TracePoint {
+                time: self.points.len() as f64 * self.dt,
+                true_height: obs.extero[0] as f64,
+                noisy_height: obs.noisy_extero[0] as f64,
+                reconstructed_height: self.student.last_reconstruction()[0] as f64,
+                gate: self.student.last_gate(),
+            });
+            Ok(action)
+        }
+        fn start_episode(&mut self) {
+            self.student.reset();
+            self.points.clear();
+        }
+    }
+    let mut env = walk_env(&noise.config(trained))?;
+    let dt = env.dt();
+    let mut tracing = Tracing {
+        student: StudentPolicy::new(model.clone(), action_space(trained), device.clone())
+            .measuring(true),
+        dt,
+        points: Vec::new(),
+    };
+    // Called after the placement and after every step: the level set at the n-th call shapes
+    // the noisy heights of observation n + 1, at time (n + 1) dt.
+    let mut calls = 0;
+    let mut patch = |env: &mut anymal_envs::legged::LeggedEnv| {
+        calls += 1;
+        env.set_noise_level(if calls as f64 * dt >= noisy_from {
+            1.0
+        } else {
+            0.0
+        });
+        Ok(())
+    };
+    walk_episode_watched(
+        &mut env,
+        &mut tracing,
+        TRAINING_EVALUATION_SEED,
+        [0.0, 0.0],
+        0.0,
+        [EVALUATION_SPEED, 0.0, 0.0],
+        10.0,
+        &mut patch,
+    )?;
+    Ok(tracing.points)
 }

@@ -131,8 +131,8 @@ impl StudentPolicy {
                 mse(to_host(heights.clone() - truth.reshape([1, extero_dim])));
             self.errors.privileged_sum += mse(to_host(reconstruction.privileged - privileged));
             self.reconstruction = to_host(normalizer.extero.denormalize(heights));
+            self.gate = to_host(out.extero_gate.mean())[0] as f64;
         }
-        self.gate = to_host(out.extero_gate.mean())[0] as f64;
         let action = to_host(self.model.student.distribution(out.action).mode());
         self.hiddens = Some(out.hiddens);
         Ok(clip_to_space(&self.action_space, &action))
@@ -147,7 +147,8 @@ impl StudentPolicy {
         self.hiddens = None;
     }
 
-    /// The mean opening of the attention gate on the heights at the last step, in (0, 1).
+    /// The mean opening of the attention gate on the heights at the last step, in (0, 1) (with
+    /// [`StudentPolicy::measuring`], else 0: deployment reads back only the action).
     pub fn last_gate(&self) -> f64 {
         self.gate
     }

@@ -175,7 +175,7 @@ pub fn walk_episode(
 }
 
 /// [`walk_episode`], calling `watch` with the environment after the placement and after every
-/// step (to record a video, say).
+/// step (to record a video, say, or to change the noise level the next observation gets).
 #[allow(clippy::too_many_arguments)]
 pub fn walk_episode_watched(
     env: &mut LeggedEnv,
@@ -185,7 +185,7 @@ pub fn walk_episode_watched(
     yaw: f64,
     command: [f64; 3],
     seconds: f64,
-    watch: &mut dyn FnMut(&LeggedEnv) -> Result<()>,
+    watch: &mut dyn FnMut(&mut LeggedEnv) -> Result<()>,
 ) -> Result<WalkEpisode> {
     let criterion = SuccessCriterion {
         seconds,
