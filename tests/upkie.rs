@@ -155,3 +155,27 @@ fn upstreams_reset_drops_the_robot_and_the_standing_height_starts_it_on_its_tire
     });
     assert!(bad.err().unwrap().to_string().contains("reset_height"));
 }
+
+#[test]
+fn the_shipped_policys_env_starts_alike_and_commands_up_to_two_metres_per_second() {
+    let config = UpkieConfig::shipped_policy();
+    assert_eq!(config.reward, UpkieReward::Standing);
+    let mut env = UpkieGroundVelocity::new(config).unwrap();
+    assert_eq!(env.action_space().high(), &[2.0]);
+    let (first, _) = env.reset(Some(1));
+    assert_eq!(env.reset(Some(2)).0, first, "no initial-state noise");
+    // 20 m/s^2 at 200 Hz: 0.1 m/s per step, up to the 2 m/s clamp (v1: 0.05 and 1).
+    env.step(&[3.0]).unwrap();
+    assert!((env.commanded_velocity() - 0.1).abs() < 1e-12);
+    for _ in 0..30 {
+        env.step(&[3.0]).unwrap();
+    }
+    assert_eq!(env.commanded_velocity(), 2.0);
+    // 1 - |pitch + 0.2 pitch rate| / (pi / 2) - |p + 0.2 ground velocity| / 0.5.
+    let standing = UpkieReward::Standing;
+    assert_eq!(standing.value(0.7, &[0.0; 4]), 1.0);
+    let expected = 1.0 - 0.2 / std::f64::consts::FRAC_PI_2 - 0.2 / 0.5;
+    let value = standing.value(0.0, &[0.1, 0.1, 0.5, 0.5]);
+    assert!((value - expected).abs() < 1e-12, "{value} vs {expected}");
+    assert!((standing.value(0.0, &[-0.1, -0.1, -0.5, -0.5]) - expected).abs() < 1e-12);
+}

@@ -3,8 +3,8 @@
 //! - Observation `[pitch (rad, + leaning forward), ground position (m), pitch rate (rad/s, base
 //!   frame), ground velocity (m/s)]`, bounds `+-[pi, inf, 1000, 2]`; position and velocity from
 //!   [`WheelOdometry`].
-//! - Action: the commanded ground velocity (m/s), rate-limited and clamped
-//!   ([`VelocityCommand`]); the legs hold the joint angles read at reset.
+//! - Action: the commanded ground velocity (m/s) in `+-max_ground_velocity`, rate-limited and
+//!   clamped ([`VelocityCommand`]); the legs hold the joint angles read at reset.
 //! - 200 Hz: each step runs `physics_steps` MuJoCo steps of 1 ms.
 //! - Terminated when `|pitch| > max_pitch` (1 rad); never truncated (add a `TimeLimit`).
 //! - Reset: the base at (0, 0, `reset_height`) m (upstream: 0.6, the tires 4 cm above the
@@ -111,6 +111,21 @@ impl UpkieConfig {
                 omega_y: 2.0,
                 ..ResetNoise::default()
             },
+            ..Self::v1()
+        }
+    }
+
+    /// The env upstream's shipped PPO policy (`policy/params.zip`, August 2023: 501,760 steps,
+    /// `ep_len_mean` 2000) was trained in, from its `params.yaml` and the `train.py` and
+    /// `config.gin` of its time: v1 with the ground velocity clamped at 2 m/s and its rate at
+    /// 20 m/s^2 (the action space follows the clamp, as in that env), wheel damping kd 1 (not
+    /// the later 0.2), its [`UpkieReward::Standing`], and **no initial-state noise**: every episode starts from the same state (use with a 2000-step
+    /// `TimeLimit` and gamma 0.99, its 0.5 s horizon).
+    pub fn shipped_policy() -> Self {
+        Self {
+            max_ground_velocity: 2.0,
+            max_ground_acceleration: 20.0,
+            reward: UpkieReward::Standing,
             ..Self::v1()
         }
     }
@@ -325,8 +340,11 @@ impl Env for UpkieGroundVelocity {
         ObservationSpace::Box(BoxSpace::new(low, high).expect("-h <= h"))
     }
 
+    /// `+-max_ground_velocity`: v1's `Box(-1, 1)` at its default of 1 m/s; the mid-2023 env the
+    /// shipped policy trained in scaled its box with the clamp, as here.
     fn action_space(&self) -> BoxSpace {
-        BoxSpace::uniform(1, -1.0, 1.0).expect("-1 <= 1")
+        let v = self.config.max_ground_velocity;
+        BoxSpace::uniform(1, -v, v).expect("checked > 0 in new")
     }
 
     fn dt(&self) -> f64 {

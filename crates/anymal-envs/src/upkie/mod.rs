@@ -1,5 +1,7 @@
 //! An Upkie-like wheeled biped in MuJoCo with the semantics of upkie's
-//! `UpkieGroundVelocity-v1` (the tutorial's bonus), and the PPO balancer's variant of it.
+//! `UpkieGroundVelocity-v1` (the tutorial's bonus), and two PPO balancer variants of it: the
+//! tutorial pin's settings ([`UpkieConfig::ppo_balancer`]) and the env upstream's shipped
+//! policy was trained in ([`UpkieConfig::shipped_policy`]).
 //!
 //! One concept per file: [`robot`] (the bundled model and its joints), [`odometry`] (ground
 //! position and velocity from the wheels), [`velocity_command`] (the action's rate limit and
