@@ -11,9 +11,8 @@
 //! `cargo run --release --example upkie_pid`
 
 use anymal::envs::upkie::env::BALANCER_EPISODE_STEPS;
-use anymal::envs::upkie::{UpkieConfig, UpkieGroundVelocity};
+use anymal::envs::upkie::{UpkieConfig, UpkieGroundVelocity, make_balancer_env};
 use anymal::envs::video::VideoConfig;
-use anymal::envs::wrappers::TimeLimit;
 use anymal::envs::{Env, Pid, rollout_watched};
 use anymal::plot::{Panel, Series, line_charts};
 use clap::Parser;
@@ -133,7 +132,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         println!("|---|---|---|---|");
         let mut balanced = 0;
         for seed in args.first_seed..args.first_seed + args.episodes {
-            let mut env = TimeLimit::new(UpkieGroundVelocity::new(config)?, BALANCER_EPISODE_STEPS);
+            let mut env = make_balancer_env(config)?;
             let mut pid = make(env.dt())?;
             let watched = seed == args.first_seed && name.starts_with("tuned") && config == wide;
             let episode = rollout_watched(

@@ -22,7 +22,7 @@ use anymal::core::{
     ActionKind, MlpActorCritic, MlpActorCriticConfig, describe_device, parse_device,
 };
 use anymal::envs::upkie::env::BALANCER_EPISODE_STEPS;
-use anymal::envs::upkie::{UpkieConfig, UpkieGroundVelocity, UpkieReward};
+use anymal::envs::upkie::{UpkieConfig, UpkieGroundVelocity, UpkieReward, make_balancer_env};
 use anymal::envs::wrappers::TimeLimit;
 use anymal::envs::{VectorEnv, rollout};
 use anymal::rl::{Logger, Policy, Ppo, PpoConfig, Schedule};
@@ -217,14 +217,15 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     // preset's initial states, and from the pin's initial-state noise (pitch 0.1 rad, v_x 1 m/s,
     // omega_y 2 rad/s) in the preset's env, which the shipped preset never trains on.
     let mut policy: Policy<MlpActorCritic> = Policy::load(&checkpoint, &device)?;
+    let trained = env_config(&args);
     let noisy = UpkieConfig {
         reset_noise: UpkieConfig::ppo_balancer().reset_noise,
-        ..env_config(&args)
+        ..trained
     };
     println!("| initial states | balanced | episode lengths |");
     println!("|---|---|---|");
-    let mut starts = vec![("the preset's", env_config(&args))];
-    if noisy != env_config(&args) {
+    let mut starts = vec![("the preset's", trained)];
+    if noisy != trained {
         starts.push(("the pin's noise", noisy));
     }
     for (name, config) in starts {
@@ -243,7 +244,7 @@ fn evaluate(
     policy: &mut Policy<MlpActorCritic>,
     config: UpkieConfig,
 ) -> Result<Vec<usize>, Box<dyn std::error::Error>> {
-    let mut env = TimeLimit::new(UpkieGroundVelocity::new(config)?, BALANCER_EPISODE_STEPS);
+    let mut env = make_balancer_env(config)?;
     let mut lengths = Vec::new();
     for seed in 1_000_000..1_000_010 {
         let mut failure = None;
@@ -268,9 +269,7 @@ fn balancer_envs(
     threads: usize,
 ) -> Result<VectorEnv<TimeLimit<UpkieGroundVelocity>>, Box<dyn std::error::Error>> {
     let envs = (0..n)
-        .map(|_| {
-            UpkieGroundVelocity::new(config).map(|env| TimeLimit::new(env, BALANCER_EPISODE_STEPS))
-        })
+        .map(|_| make_balancer_env(config))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(VectorEnv::new(envs, threads)?)
 }

@@ -119,8 +119,9 @@ impl UpkieConfig {
     /// `ep_len_mean` 2000) was trained in, from its `params.yaml` and the `train.py` and
     /// `config.gin` of its time: v1 with the ground velocity clamped at 2 m/s and its rate at
     /// 20 m/s^2 (the action space follows the clamp, as in that env), wheel damping kd 1 (not
-    /// the later 0.2), its [`UpkieReward::Standing`], and **no initial-state noise**: every episode starts from the same state (use with a 2000-step
-    /// `TimeLimit` and gamma 0.99, its 0.5 s horizon).
+    /// the later 0.2), its [`UpkieReward::Standing`], and **no initial-state noise**: every
+    /// episode starts from the same state (use with [`make_balancer_env`] and gamma 0.99, its
+    /// 0.5 s horizon).
     pub fn shipped_policy() -> Self {
         Self {
             max_ground_velocity: 2.0,
@@ -134,12 +135,17 @@ impl UpkieConfig {
 /// Steps per episode of the PPO balancer (10 s at 200 Hz).
 pub const BALANCER_EPISODE_STEPS: usize = 2000;
 
-/// The PPO balancer's env: [`UpkieConfig::ppo_balancer`] with its 2000-step time limit.
-pub fn make_ppo_balancer_env() -> Result<TimeLimit<UpkieGroundVelocity>> {
+/// An env of `config` with the PPO balancer's 2000-step time limit.
+pub fn make_balancer_env(config: UpkieConfig) -> Result<TimeLimit<UpkieGroundVelocity>> {
     Ok(TimeLimit::new(
-        UpkieGroundVelocity::new(UpkieConfig::ppo_balancer())?,
+        UpkieGroundVelocity::new(config)?,
         BALANCER_EPISODE_STEPS,
     ))
+}
+
+/// The PPO balancer's env: [`UpkieConfig::ppo_balancer`] with its 2000-step time limit.
+pub fn make_ppo_balancer_env() -> Result<TimeLimit<UpkieGroundVelocity>> {
+    make_balancer_env(UpkieConfig::ppo_balancer())
 }
 
 /// See the [module documentation](self).

@@ -28,5 +28,7 @@ pub mod reward;
 pub mod robot;
 pub mod velocity_command;
 
-pub use env::{ResetNoise, UpkieConfig, UpkieGroundVelocity, make_ppo_balancer_env};
+pub use env::{
+    ResetNoise, UpkieConfig, UpkieGroundVelocity, make_balancer_env, make_ppo_balancer_env,
+};
 pub use reward::UpkieReward;
